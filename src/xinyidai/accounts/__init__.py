@@ -1,0 +1,1 @@
+"""Accounts: organisations, users, login and sessions, API clients."""

@@ -1,0 +1,359 @@
+"""The ``xinyidai`` command: serve, initialise the database, create users, build and run the demo."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from xinyidai.core.errors import XydError
+from xinyidai.core.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from xinyidai.data.ingest.results import BatchResult, IngestProgress
+
+app = typer.Typer(help="xinyidai 信易贷 platform", no_args_is_help=True, add_completion=False)
+console = Console()
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _prepare(settings: Settings) -> None:
+    """Create the state folder and bring the database to the newest migration."""
+    from xinyidai.core.migrations import upgrade
+
+    settings.ensure_home()
+    upgrade(settings.database_url)
+
+
+@app.command("init-db")
+def init_db() -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    settings = _settings()
+    _prepare(settings)
+    console.print(f"[green]数据库已就绪[/green] {settings.database_url}")
+
+
+@app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 0,
+    host: Annotated[str, typer.Option(help="Address to bind")] = "",
+) -> None:
+    """Serve the platform (migrating the database first)."""
+    settings = _settings()
+    _prepare(settings)
+    _serve(settings, host or settings.host, port or settings.port)
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from xinyidai.web.app import create_app
+
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    console.print(f"xinyidai 信易贷平台: [bold]http://{host}:{port}[/bold]  (Ctrl+C 停止)")
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_config=None, access_log=False, proxy_headers=False
+    )
+
+
+@app.command("create-user")
+def create_user(
+    username: Annotated[str, typer.Option(help="Login name")],
+    role: Annotated[str, typer.Option(help="Role, e.g. operator_admin")],
+    display_name: Annotated[str, typer.Option(help="Person's name")],
+    organisation_id: Annotated[int, typer.Option(help="Organisation id; 0 = the platform operator")] = 0,
+    password_stdin: Annotated[bool, typer.Option(help="Read the password from standard input")] = False,
+) -> None:
+    """Create a user. Without --password-stdin you are prompted (hidden input).
+
+    The first operator administrator of a new installation is created this way; if the platform
+    operator organisation does not exist yet it is created.
+    """
+    from xinyidai.accounts import service as accounts
+    from xinyidai.accounts.models import Organisation
+    from xinyidai.core.access import OrgKind
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.core.errors import XydError
+    from xinyidai.core.i18n import translate
+
+    settings = _settings()
+    _prepare(settings)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_scope(get_engine(settings.database_url)) as session:
+            if organisation_id:
+                org = session.get(Organisation, organisation_id)
+                if org is None:
+                    raise typer.BadParameter(f"机构 {organisation_id} 不存在")
+            else:
+                org = session.query(Organisation).filter_by(kind=OrgKind.OPERATOR.value).first()
+                if org is None:
+                    org = Organisation(kind=OrgKind.OPERATOR.value, name="信易贷平台运营中心")
+                    session.add(org)
+                    session.flush()
+            invited = accounts.create_user(
+                session, org, username=username, display_name=display_name, roles=[role], password=password
+            )
+            console.print(f"[green]已创建用户[/green] {invited.user.username}（{org.name}）")
+    except XydError as exc:
+        console.print(f"[red]{translate(exc.message, exc.params)}[/red]")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def demo(
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after building")] = True,
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 0,
+) -> None:
+    """Build the demo city into XYD_HOME, print a login for every role, then serve."""
+    from xinyidai import demo as demo_city
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.core.i18n import gettext
+    from xinyidai.web.labels import ROLE_LABELS
+
+    settings = _settings()
+    _prepare(settings)
+    engine = get_engine(settings.database_url)
+    with session_scope(engine) as session:
+        built = demo_city.is_built(session)
+    if not built:
+        from rich.progress import Progress, SpinnerColumn, TextColumn
+
+        from xinyidai.data import service as data
+
+        size = f"{demo_city.CITY_ENTERPRISES} 家企业，{demo_city.CITY_MONTHS} 个月"
+        console.print(f"正在生成演示城市（{size}）并导入数据湖……")
+        with Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), console=console, transient=True
+        ) as bar:
+            task = bar.add_task("生成部门报送数据")
+
+            def progress(source: str, done: int, total: int) -> None:
+                bar.update(task, description=f"生成部门报送数据：{source}")
+
+            with session_scope(engine) as session:
+                bar.update(task, description="生成部门报送数据")
+                demo_city.build_city(
+                    session, data.open_lake(settings), settings.home / "demo-city", progress=progress
+                )
+    with session_scope(engine) as session:
+        logins = demo_city.build(session)
+        example = demo_city.unregistered_example(session)
+    port = port or settings.port
+    table = Table(title=f"演示账号（密码均为 {demo_city.DEMO_PASSWORD}）", show_lines=False)
+    for column in ("角色", "用户名", "姓名", "所属机构", "TOTP 密钥（管理员二次验证）"):
+        table.add_column(column, overflow="fold")
+    for login in logins:
+        table.add_row(
+            gettext(ROLE_LABELS[login.role.value]),
+            login.username,
+            login.display_name,
+            login.organisation,
+            login.totp_secret or "—",
+        )
+    console.print(table)
+    console.print(
+        "管理员登录时还需输入动态验证码：把 TOTP 密钥加入身份验证器应用，"
+        "或运行 [bold]xinyidai totp-code 用户名[/bold] 查看当前验证码。"
+    )
+    if example is not None:
+        console.print(
+            f"试试企业注册：统一社会信用代码 [bold]{example.uscc}[/bold]，法定代表人 "
+            f"[bold]{example.legal_representative}[/bold]"
+        )
+    console.print(f"数据目录：{settings.home}")
+    if serve:
+        _serve(settings, settings.host, port)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Folder to write the delivery into (one sub-folder per source)")],
+    enterprises: Annotated[int, typer.Option(min=1, max=5_000_000, help="Number of firms")] = 5000,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of history")] = 24,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same files")] = 2026,
+    end_month: Annotated[str, typer.Option(help="Last month delivered, YYYY-MM")] = "2026-10",
+    dirt: Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of dirty rows")] = 0.02,
+) -> None:
+    """Generate a synthetic city: the files its departments would deliver, plus ground truth in _truth/."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from xinyidai.data.synth import generate_city
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(task: str, completed: int, total: int) -> None:
+            if task not in tasks:
+                tasks[task] = bar.add_task(task, total=total)
+            bar.update(tasks[task], completed=completed, total=total)
+
+        try:
+            summary = generate_city(
+                out,
+                enterprises=enterprises,
+                months=months,
+                seed=seed,
+                end_month=end_month,
+                dirt=dirt,
+                progress=progress,
+            )
+        except (FileExistsError, ValueError) as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(1) from None
+    console.print(
+        f"[green]已生成[/green] {enterprises} 家企业 × {months} 个月 → {out}"
+        f"（{sum(summary.rows.values()):,} 行，{summary.elapsed_seconds:.1f} 秒）"
+    )
+
+
+@app.command()
+def ingest(
+    source: Annotated[
+        str | None, typer.Argument(help="Source id, e.g. tax_monthly (see the catalogue)")
+    ] = None,
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Delivered files (CSV, CSV.GZ, XLSX, JSONL)")
+    ] = None,
+    all_dir: Annotated[
+        Path | None, typer.Option("--all", help="A delivery folder: one sub-folder per source")
+    ] = None,
+    provider: Annotated[str | None, typer.Option(help="Who delivered the data")] = None,
+) -> None:
+    """Ingest department files into the lake; valid rows become visible as a batch, the rest quarantined."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from xinyidai.core.database import get_engine, session_factory
+    from xinyidai.core.i18n import translate
+    from xinyidai.data import service as data
+
+    settings = _settings()
+    _prepare(settings)
+    if (all_dir is None) == (source is None):
+        console.print("[red]请指定数据源和文件，或用 --all 指定报送目录[/red]")
+        raise typer.Exit(2)
+    lake = data.open_lake(settings)
+    session = session_factory(get_engine(settings.database_url))()
+    results = []
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(report: IngestProgress) -> None:
+                name = f"{report.source_id} {report.phase}"
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=report.total or None)
+                bar.update(tasks[name], completed=report.done, total=report.total or None)
+
+            if all_dir is not None:
+                results = data.ingest_directory(
+                    all_dir, lake=lake, session=session, provider=provider, progress=progress
+                )
+            else:
+                assert source is not None
+                results = [
+                    data.ingest_files(
+                        source, files or [], lake=lake, session=session, provider=provider, progress=progress
+                    )
+                ]
+    except XydError as exc:
+        console.print(f"[red]{translate(exc.message, exc.params)}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        session.close()
+    table = Table(title="导入结果")
+    for column in ("数据源", "批次", "接收行数", "入湖", "隔离", "期间", "结果"):
+        table.add_column(column, overflow="fold")
+    by_source: dict[str, list[BatchResult]] = {}
+    for result in results:
+        by_source.setdefault(result.source_id, []).append(result)
+    for source_id, batches in by_source.items():
+        periods = sorted({p for r in batches for p in r.periods})
+        span = f"{periods[0]} … {periods[-1]}" if len(periods) > 1 else "".join(periods)
+        failed = sum(not r.ok for r in batches)
+        table.add_row(
+            source_id,
+            str(len(batches)),
+            f"{sum(r.rows_read for r in batches):,}",
+            f"{sum(r.rows_accepted for r in batches):,}",
+            f"{sum(r.rows_rejected for r in batches):,}",
+            span,
+            f"[red]{failed} 个失败[/red]" if failed else "[green]已发布[/green]",
+        )
+    console.print(table)
+    for result in results:
+        for notice in result.notices:
+            console.print(f"[yellow]{result.source_id}[/yellow] {translate(notice.message, notice.params)}")
+        if result.error is not None:
+            console.print(
+                f"[red]{result.source_id}[/red] {translate(result.error.message, result.error.params)}"
+            )
+    if any(not r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command("totp-code")
+def totp_code(username: str) -> None:
+    """Print a demo administrator's current TOTP code (demo and development installations only)."""
+    from sqlalchemy import select
+
+    from xinyidai.accounts.models import User
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.core.security import totp_now
+
+    settings = _settings()
+    if settings.environment not in ("development", "demo", "test"):
+        console.print("[red]生产环境不提供此命令[/red]")
+        raise typer.Exit(1)
+    with session_scope(get_engine(settings.database_url)) as session:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None or not user.totp_secret:
+            console.print("[red]该用户不存在或未启用二次验证[/red]")
+            raise typer.Exit(1)
+        console.print(totp_now(user.totp_secret))
+
+
+@app.command("verify-audit")
+def verify_audit() -> None:
+    """Walk the audit trail's hash chain and report whether it is intact."""
+    from xinyidai.core.audit import verify_chain
+    from xinyidai.core.database import get_engine, session_scope
+
+    settings = _settings()
+    with session_scope(get_engine(settings.database_url)) as session:
+        intact, broken = verify_chain(session)
+    if intact:
+        console.print("[green]审计日志哈希链完整[/green]")
+    else:
+        console.print(f"[red]审计日志在第 {broken} 条记录处被篡改[/red]")
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

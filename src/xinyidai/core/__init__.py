@@ -1,0 +1,1 @@
+"""Core: settings, database, codes, access policy, audit log, i18n. Imports no business capability."""

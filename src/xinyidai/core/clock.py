@@ -1,0 +1,23 @@
+"""Time: stored in UTC, shown in Asia/Shanghai."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+def to_local(value: datetime) -> datetime:
+    """A UTC timestamp as Asia/Shanghai wall-clock time for display."""
+    return value.astimezone(SHANGHAI)
+
+
+def format_local(value: datetime | None) -> str:
+    """``2026-11-22 09:30`` in Asia/Shanghai, or an empty string."""
+    return "" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")

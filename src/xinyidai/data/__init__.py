@@ -1,0 +1,1 @@
+"""Department data: source catalogue, ingestion, lake, quality, masking, the synthetic city."""

@@ -1,0 +1,1 @@
+"""The funds capability (see DESIGN.md); grows with its issue."""

@@ -1,0 +1,1 @@
+"""The indicators capability (see DESIGN.md); grows with its issue."""

@@ -1,0 +1,1 @@
+"""The market capability (see DESIGN.md); grows with its issue."""

@@ -1,0 +1,12 @@
+"""Import every capability's tables so that ``metadata`` is complete (Alembic, ``init-db``, tests)."""
+
+from __future__ import annotations
+
+from xinyidai.accounts import models as accounts_models
+from xinyidai.core import audit
+from xinyidai.core.database import Base
+from xinyidai.data import models as data_models
+
+metadata = Base.metadata
+
+__all__ = ["accounts_models", "audit", "data_models", "metadata"]

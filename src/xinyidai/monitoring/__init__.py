@@ -1,0 +1,1 @@
+"""The monitoring capability (see DESIGN.md); grows with its issue."""

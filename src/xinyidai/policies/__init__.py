@@ -1,0 +1,1 @@
+"""The policies capability (see DESIGN.md); grows with its issue."""

@@ -1,0 +1,1 @@
+"""The rating capability (see DESIGN.md); grows with its issue."""

@@ -1,0 +1,1 @@
+"""Web edge: FastAPI app, API routers and Chinese pages — thin adapters over services."""

@@ -1,0 +1,109 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import secrets
+from importlib import resources
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.responses import HTMLResponse
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from swagger_ui_bundle import swagger_ui_path
+
+from xinyidai import __version__
+from xinyidai.core import i18n
+from xinyidai.core.database import get_engine
+from xinyidai.core.logging import configure_logging
+from xinyidai.core.settings import Settings, get_settings
+from xinyidai.web import ops
+from xinyidai.web.api import data as data_api
+from xinyidai.web.api import v1
+from xinyidai.web.deps import CSRF_COOKIE, LOCALE_COOKIE, read_form, resolve_actor, verify_csrf
+from xinyidai.web.middleware import (
+    BodySizeLimitMiddleware,
+    Metrics,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
+from xinyidai.web.pages import auth, data, home, operator, org
+from xinyidai.web.problems import install_handlers
+
+
+class BrowserContextMiddleware:
+    """Pick the page language from the cookie and hand out the pre-login CSRF cookie."""
+
+    def __init__(self, app: ASGIApp, secure: bool) -> None:
+        self.app = app
+        self.secure = secure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        state = scope.setdefault("state", {})
+        state["locale"] = i18n.negotiate(None, request.cookies.get(LOCALE_COOKIE))
+        token = request.cookies.get(CSRF_COOKIE)
+        new_token = None
+        if not token or len(token) > 100:
+            token = new_token = secrets.token_urlsafe(24)
+        state["csrf_token"] = token
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start" and new_token:
+                cookie = f"{CSRF_COOKIE}={new_token}; Path=/; HttpOnly; SameSite=Lax" + (
+                    "; Secure" if self.secure else ""
+                )
+                message["headers"] = [*message.get("headers", []), (b"set-cookie", cookie.encode())]
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for these settings (the environment's by default)."""
+    settings = settings or get_settings()
+    settings.ensure_home()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="xinyidai 信易贷平台 API",
+        version=__version__,
+        description="Open-source credit-easy-loan platform. Errors are application/problem+json (RFC 9457).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = get_engine(settings.database_url)
+    app.state.metrics = Metrics()
+
+    common = [Depends(read_form), Depends(resolve_actor), Depends(verify_csrf)]
+    for pages in (auth.router, home.router, org.router, operator.router, data.router):
+        app.include_router(pages, dependencies=common, include_in_schema=False)
+    app.include_router(v1.router, dependencies=common)
+    app.include_router(data_api.router, dependencies=common)
+    app.include_router(ops.router)
+
+    static_dir = resources.files("xinyidai.web") / "static"
+    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+    # Swagger UI's assets come from the swagger-ui-bundle package: no CDN at run time.
+    app.mount("/api/docs-assets", StaticFiles(directory=swagger_ui_path), name="swagger")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="xinyidai API",
+            swagger_js_url="/api/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/api/docs-assets/favicon-32x32.png",
+        )
+
+    install_handlers(app)
+    app.add_middleware(BrowserContextMiddleware, secure=settings.cookie_secure)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,89 @@
+"""The navigation each role sees, declared once.
+
+Items whose feature is not built yet have no path: they show greyed out ("coming soon") so every
+role sees the platform it will grow into, and nothing links to a page that does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xinyidai.core.access import OrgKind, Permission, Principal, can
+from xinyidai.core.i18n import N_
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    path: str | None = None
+    permission: Permission = Permission.AUTHENTICATED
+
+
+HOME_PATH: dict[OrgKind, str] = {
+    OrgKind.ENTERPRISE: "/enterprise",
+    OrgKind.INSTITUTION: "/institution",
+    OrgKind.DEPARTMENT: "/government",
+    OrgKind.OPERATOR: "/operator",
+}
+
+NAVIGATION: dict[OrgKind, tuple[NavItem, ...]] = {
+    OrgKind.ENTERPRISE: (
+        NavItem(N_("Home"), "/enterprise", Permission.ENTERPRISE_HOME),
+        NavItem(N_("My credit rating")),
+        NavItem(N_("Credit report")),
+        NavItem(N_("Financing needs")),
+        NavItem(N_("Authorisations")),
+        NavItem(N_("Offers and applications")),
+        NavItem(N_("Product supermarket")),
+        NavItem(N_("Policy supermarket")),
+        NavItem(N_("Emergency bridge loans")),
+        NavItem(N_("Objections")),
+        NavItem(N_("Staff"), "/org/staff", Permission.ORG_STAFF_MANAGE),
+    ),
+    OrgKind.INSTITUTION: (
+        NavItem(N_("Home"), "/institution", Permission.INSTITUTION_HOME),
+        NavItem(N_("Products")),
+        NavItem(N_("Order hall")),
+        NavItem(N_("Applications")),
+        NavItem(N_("Loans")),
+        NavItem(N_("Credit reports")),
+        NavItem(N_("Risk board")),
+        NavItem(N_("Risk rules")),
+        NavItem(N_("Model lab")),
+        NavItem(N_("Staff"), "/org/staff", Permission.ORG_STAFF_MANAGE),
+        NavItem(N_("API clients"), "/org/api-clients", Permission.API_CLIENTS_MANAGE),
+    ),
+    OrgKind.DEPARTMENT: (
+        NavItem(N_("Home"), "/government", Permission.GOVERNMENT_HOME),
+        NavItem(N_("Policies")),
+        NavItem(N_("Whitelists")),
+        NavItem(N_("Guarantee funds")),
+        NavItem(N_("Bridge loans")),
+        NavItem(N_("Interest subsidies")),
+        NavItem(N_("Financing statistics")),
+        NavItem(N_("Data delivery")),
+        NavItem(N_("Staff"), "/org/staff", Permission.ORG_STAFF_MANAGE),
+        NavItem(N_("API clients"), "/org/api-clients", Permission.API_CLIENTS_MANAGE),
+    ),
+    OrgKind.OPERATOR: (
+        NavItem(N_("Home"), "/operator", Permission.OPERATOR_HOME),
+        NavItem(N_("Organisations"), "/operator/organisations", Permission.ORGANISATIONS_READ),
+        NavItem(N_("Enterprise registry"), "/operator/registry", Permission.REGISTRY_READ),
+        NavItem(N_("Data sources"), "/operator/data", Permission.DATA_READ),
+        NavItem(N_("Data quality")),
+        NavItem(N_("Rating models")),
+        NavItem(N_("Product review")),
+        NavItem(N_("Monitoring")),
+        NavItem(N_("Audit log"), "/operator/audit", Permission.AUDIT_READ),
+        NavItem(N_("Staff"), "/org/staff", Permission.ORG_STAFF_MANAGE),
+    ),
+}
+
+
+def navigation_for(principal: Principal) -> list[NavItem]:
+    """The items a principal sees: built items it may open, and every not-yet-built item of its kind."""
+    return [
+        item
+        for item in NAVIGATION[principal.org_kind]
+        if item.path is None or can(principal, item.permission)
+    ]

@@ -1,0 +1,1 @@
+"""Browser pages (Jinja2, zh-CN by default), one module per area."""

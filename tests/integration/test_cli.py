@@ -1,0 +1,122 @@
+"""The `xinyidai` command: init-db, create-user, demo --no-serve, verify-audit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from xinyidai.accounts.models import User
+from xinyidai.cli import app
+from xinyidai.core.database import get_engine, session_scope
+from xinyidai.core.settings import get_settings
+from xinyidai.demo import DEMO_USERS
+
+
+@pytest.fixture
+def cli_env(
+    tmp_path: Path, database_url: str, engine: object, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    monkeypatch.setenv("XYD_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XYD_DATABASE_URL", database_url)
+    monkeypatch.setenv("XYD_ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    yield {}
+    get_settings.cache_clear()
+
+
+def test_init_db_creates_the_state_folder(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["init-db"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "state" / "secret_key").exists()
+
+
+def test_create_user_bootstraps_the_operator(cli_env: dict[str, str], database_url: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "create-user",
+            "--username",
+            "root_admin",
+            "--role",
+            "operator_admin",
+            "--display-name",
+            "管理员",
+            "--password-stdin",
+        ],
+        input="Root#Admin2026\n",
+    )
+    assert result.exit_code == 0, result.output
+    with session_scope(get_engine(database_url)) as session:
+        user = session.scalars(select(User).where(User.username == "root_admin")).one()
+        assert user.roles == ["operator_admin"] and user.organisation.kind == "operator"
+    weak = runner.invoke(
+        app,
+        [
+            "create-user",
+            "--username",
+            "weak_admin",
+            "--role",
+            "auditor",
+            "--display-name",
+            "审计",
+            "--password-stdin",
+        ],
+        input="weak\n",
+    )
+    assert weak.exit_code == 1 and "8" in weak.output
+
+
+def test_demo_prints_a_login_for_every_role(cli_env: dict[str, str]) -> None:
+    result = CliRunner().invoke(app, ["demo", "--no-serve"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for username, *_ in DEMO_USERS:
+        assert username in result.output
+    assert "Xyd#Demo2026" in result.output
+    again = CliRunner().invoke(app, ["demo", "--no-serve"], env={"COLUMNS": "200"})
+    assert again.exit_code == 0  # idempotent
+
+
+def test_verify_audit(cli_env: dict[str, str]) -> None:
+    CliRunner().invoke(app, ["demo", "--no-serve"])
+    assert CliRunner().invoke(app, ["verify-audit"]).exit_code == 0
+
+
+def test_synth_writes_a_delivery_per_source(tmp_path: Path) -> None:
+    out = tmp_path / "city"
+    result = CliRunner().invoke(app, ["synth", "--out", str(out), "--enterprises", "300", "--months", "3"])
+    assert result.exit_code == 0, result.output
+    assert (out / "manifest.json").exists() and (out / "_truth").is_dir()
+    assert (out / "tax_monthly").is_dir() and any((out / "tax_monthly").iterdir())
+    again = CliRunner().invoke(app, ["synth", "--out", str(tmp_path), "--enterprises", "10", "--months", "1"])
+    assert again.exit_code == 1  # refuses to write into a folder that is not a synthetic city
+
+
+def test_ingest_a_synthetic_delivery_then_resend_is_unchanged(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "city"
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["synth", "--out", str(out), "--enterprises", "200", "--months", "2"]).exit_code
+        == 0
+    )
+    first = runner.invoke(app, ["ingest", "--all", str(out)], env={"COLUMNS": "200"})
+    assert first.exit_code == 0, first.output
+    assert "tax_monthly" in first.output and "已发布" in first.output
+    files = sorted((out / "tax_monthly").glob("*.csv"))
+    again = runner.invoke(app, ["ingest", "tax_monthly", str(files[0])], env={"COLUMNS": "200"})
+    assert again.exit_code == 0, again.output
+    assert "已跳过" in again.output or "already" in again.output
+
+
+def test_ingest_refuses_an_empty_file_with_a_clear_message(cli_env: dict[str, str], tmp_path: Path) -> None:
+    empty = tmp_path / "2025-01.csv"
+    empty.write_bytes(b"")
+    result = CliRunner().invoke(app, ["ingest", "tax_monthly", str(empty)], env={"COLUMNS": "200"})
+    assert result.exit_code == 1
+    assert "2025-01.csv" in result.output
