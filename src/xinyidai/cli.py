@@ -318,6 +318,105 @@ def ingest(
         raise typer.Exit(1)
 
 
+quality_app = typer.Typer(help="Data quality: run the rules over the lake, list them", no_args_is_help=True)
+app.add_typer(quality_app, name="quality")
+
+
+@quality_app.command("run")
+def quality_run(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Run as of this date, YYYY-MM-DD (default: today)")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Month to check, YYYY-MM (default: the newest delivered)")
+    ] = None,
+) -> None:
+    """Run every quality rule over the lake, save the results, write the dated report, alert data admins."""
+    from datetime import date
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.data import service as data
+
+    settings = _settings()
+    _prepare(settings)
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+        if period is not None:
+            date.fromisoformat(f"{period}-01")
+    except ValueError:
+        console.print("[red]日期格式不正确：--as-of 请用 YYYY-MM-DD，--period 请用 YYYY-MM[/red]")
+        raise typer.Exit(2) from None
+    with (
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as bar,
+        session_scope(get_engine(settings.database_url)) as session,
+    ):
+        task = bar.add_task("质量检查", total=None)
+
+        def progress(source_id: str, done: int, total: int) -> None:
+            bar.update(task, description=f"质量检查：{source_id}", completed=done, total=total)
+
+        run = data.run_quality(
+            session,
+            data.open_lake(settings),
+            as_of=day,
+            period=period,
+            triggered_by="cli",
+            report_dir=settings.quality_reports_dir,
+            home=settings.home,
+            progress=progress,
+        )
+        failed = [r for r in run.results if not r.passed]
+        summary = (
+            f"检查日期 {run.as_of}，所属期 {run.period or '—'}：{run.rules_total} 条规则，"
+            f"{run.rules_failed} 条未通过（阻断 {run.rules_blocking} 条），通过率 {run.score}%，"
+            f"耗时 {run.elapsed_seconds} 秒"
+        )
+        report = settings.home / run.report_path if run.report_path else None
+    table = Table(title="未通过的规则")
+    for column in ("规则", "级别", "检查行数", "未通过", "通过率"):
+        table.add_column(column, overflow="fold")
+    for result in failed[:40]:
+        table.add_row(
+            result.rule_id,
+            result.severity,
+            f"{result.rows_checked:,}",
+            f"{result.rows_failed:,}",
+            f"{float(result.pass_rate):.2%}",
+        )
+    if failed:
+        console.print(table)
+    console.print(summary)
+    if report is not None:
+        console.print(f"报告：{report}")
+
+
+@quality_app.command("rules")
+def quality_rules() -> None:
+    """List the quality rule library by source and kind."""
+    from collections import Counter
+
+    from xinyidai.data import service as data
+
+    rules = data.rule_library()
+    counts = Counter((r.source_id, r.kind.value) for r in rules)
+    kinds = sorted({k for _, k in counts})
+    table = Table(title=f"数据质量规则（共 {len(rules)} 条）")
+    table.add_column("数据源")
+    for kind in kinds:
+        table.add_column(kind, justify="right")
+    for source_id in dict.fromkeys(r.source_id for r in rules):
+        table.add_row(source_id, *(str(counts.get((source_id, k), "")) for k in kinds))
+    console.print(table)
+
+
 @app.command("totp-code")
 def totp_code(username: str) -> None:
     """Print a demo administrator's current TOTP code (demo and development installations only)."""

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from xinyidai.accounts import models as accounts_models
-from xinyidai.core import audit
+from xinyidai.core import audit, notifications
 from xinyidai.core.database import Base
 from xinyidai.data import models as data_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "audit", "data_models", "metadata"]
+__all__ = ["accounts_models", "audit", "data_models", "metadata", "notifications"]

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
 
+    @property
+    def quality_reports_dir(self) -> Path:
+        """Dated data-quality reports (Excel), one per run."""
+        return self.home / "reports" / "quality"
+
     def ensure_home(self) -> None:
         """Create the state folder and, outside production, a persistent random secret key."""
         self.home.mkdir(parents=True, exist_ok=True)

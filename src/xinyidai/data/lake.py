@@ -382,27 +382,40 @@ class Lake:
             as_of: see the lake as it was at this time (data received by then).
             connection: a DuckDB connection to build the relation on (default: the lake's own).
         """
-        source = catalogue().get(source_id)
         con = connection or self.connection()
-        manifest = self.manifest(source_id)
-        parts = manifest.visible_parts(as_of)
-        bound: dict[str, Any] = dict(params or {})
-        if not parts:
-            body = _empty_select(source)
-        elif _needs_key_resolution(source, parts):
-            order = manifest.batch_order()
-            batch_ids = sorted({p.batch_id for p in parts})
-            bound["_xyd_files"] = [str(self.abspath(p.path)) for p in parts]
-            bound["_xyd_batches"] = batch_ids
-            bound["_xyd_ranks"] = [order[b] for b in batch_ids]
-            key = ", ".join(_quote(k) for k in source.key)
-            body = _NEWEST_PER_KEY.format(key=key)
-        else:
-            bound["_xyd_files"] = [str(self.abspath(p.path)) for p in parts]
-            body = "SELECT * FROM read_parquet($_xyd_files, union_by_name = true, hive_partitioning = false)"
+        body, bound = self.relation_sql(source_id, as_of=as_of)
+        bound.update(params or {})
         # sql_where is code or checked expression-language output, never a person's text (see Args)
         sql = body if sql_where is None else f"SELECT * FROM ({body}) WHERE {sql_where}"  # noqa: S608
         return con.sql(sql, params=bound or None)
+
+    def relation_sql(
+        self, source_id: str, *, as_of: datetime | None = None, prefix: str = "_xyd"
+    ) -> tuple[str, dict[str, Any]]:
+        """The SELECT over a source's visible rows (see :meth:`query`) and its bound parameters.
+
+        For composing larger statements (joins of several sources, aggregates) run with
+        ``connection().execute(sql, params)``; ``prefix`` keeps the parameter names of several
+        sources in one statement apart (it must be a plain identifier).
+        """
+        if not prefix.isidentifier():
+            raise ValueError(f"parameter prefix must be an identifier, not {prefix!r}")
+        source = catalogue().get(source_id)
+        manifest = self.manifest(source_id)
+        parts = manifest.visible_parts(as_of)
+        bound: dict[str, Any] = {}
+        files, batches, ranks = f"{prefix}_files", f"{prefix}_batches", f"{prefix}_ranks"
+        if not parts:
+            return _empty_select(source), bound
+        bound[files] = [str(self.abspath(p.path)) for p in parts]
+        if _needs_key_resolution(source, parts):
+            order = manifest.batch_order()
+            batch_ids = sorted({p.batch_id for p in parts})
+            bound[batches] = batch_ids
+            bound[ranks] = [order[b] for b in batch_ids]
+            key = ", ".join(_quote(k) for k in source.key)
+            return _NEWEST_PER_KEY.format(key=key, files=files, batches=batches, ranks=ranks), bound
+        return f"SELECT * FROM read_parquet(${files}, union_by_name = true, hive_partitioning = false)", bound  # noqa: S608
 
     def scan(
         self, source_id: str, *, columns: Sequence[str] | None = None, as_of: datetime | None = None
@@ -458,8 +471,8 @@ _NEWEST_PER_KEY = (
     "SELECT * EXCLUDE (_xyd_rank, _xyd_b, _xyd_r) FROM ("
     " SELECT t.*, o.*, row_number() OVER ("
     "  PARTITION BY {key} ORDER BY o._xyd_r DESC, t._row DESC) AS _xyd_rank"
-    " FROM read_parquet($_xyd_files, union_by_name = true, hive_partitioning = false) AS t"
-    " JOIN (SELECT unnest($_xyd_batches) AS _xyd_b, unnest($_xyd_ranks) AS _xyd_r) AS o"
+    " FROM read_parquet(${files}, union_by_name = true, hive_partitioning = false) AS t"
+    " JOIN (SELECT unnest(${batches}) AS _xyd_b, unnest(${ranks}) AS _xyd_r) AS o"
     "  ON t._batch_id = o._xyd_b"
     ") WHERE _xyd_rank = 1"
 )

@@ -142,3 +142,59 @@ class IngestPart(Base):
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     batch: Mapped[IngestBatch] = relationship(back_populates="parts", foreign_keys=[batch_id])
+
+
+class QualityRun(Base):
+    """One run of the data-quality rules over the lake as of a date (``xinyidai quality run``, daily).
+
+    ``period`` is the month whose deliveries were checked (``YYYY-MM``); ``score`` is the share of
+    rules that passed, 0–100; ``report_path`` the Excel report under ``XYD_HOME`` (relative).
+    """
+
+    __tablename__ = "quality_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, index=True)
+    period: Mapped[str | None] = mapped_column(String(7))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    triggered_by: Mapped[str] = mapped_column(String(100), default="")
+    rules_total: Mapped[int] = mapped_column(Integer, default=0)
+    rules_failed: Mapped[int] = mapped_column(Integer, default=0)
+    rules_blocking: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 2), default=Decimal("0"))
+    elapsed_seconds: Mapped[Decimal] = mapped_column(Numeric(10, 3), default=Decimal("0"))
+    report_path: Mapped[str | None] = mapped_column(String(500))
+
+    results: Mapped[list[QualityResult]] = relationship(
+        back_populates="run", order_by="QualityResult.id", cascade="all, delete-orphan"
+    )
+
+
+class QualityResult(Base):
+    """The outcome of one rule in one run: rows checked and failed, whether it passed, and why.
+
+    ``blocking`` is set when an error-level rule failed on rows that are in the lake (refused rows
+    never reach the lake, so they alert the department but block nothing downstream).
+    """
+
+    __tablename__ = "quality_results"
+    __table_args__ = (
+        UniqueConstraint("run_id", "rule_id"),
+        Index("ix_quality_results_source_run", "source_id", "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("quality_runs.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(120))
+    source_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    rows_checked: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_failed: Mapped[int] = mapped_column(BigInteger, default=0)
+    pass_rate: Mapped[Decimal] = mapped_column(Numeric(7, 4), default=Decimal("1"))
+    passed: Mapped[bool] = mapped_column(default=True)
+    blocking: Mapped[bool] = mapped_column(default=False)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    run: Mapped[QualityRun] = relationship(back_populates="results")

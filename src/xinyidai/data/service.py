@@ -26,25 +26,43 @@ from xinyidai.data.ingest import repository as ingest_repository
 from xinyidai.data.ingest.errors import UnknownSource
 from xinyidai.data.lake import Lake, SourceStats
 from xinyidai.data.models import IngestBatch, RegistryEnterprise
+from xinyidai.data.quality.report import report_name
+from xinyidai.data.quality.rules import rule_library
+from xinyidai.data.quality.runs import (
+    SourceQuality,
+    get_quality_run,
+    latest_quality_by_source,
+    list_quality_runs,
+    quality_trend,
+    run_quality,
+)
 
 __all__ = [
     "ACTIVE_STATUS",
     "BatchResult",
     "IngestMode",
+    "SourceQuality",
     "SourceStats",
     "catalogue_source",
     "count_registry",
     "find_registered_enterprise",
     "get_ingest_batch",
+    "get_quality_run",
     "ingest_bytes",
     "ingest_directory",
     "ingest_files",
     "ingest_rows",
     "lake_stats",
+    "latest_quality_by_source",
     "list_ingest_batches",
+    "list_quality_runs",
     "open_lake",
+    "quality_trend",
     "quarantined_rows",
     "refresh_registry_from_lake",
+    "report_name",
+    "rule_library",
+    "run_quality",
     "search_registry",
     "upsert_registry",
 ]

@@ -81,8 +81,11 @@ def day(
     *,
     required: bool = False,
     aliases: tuple[str, ...] = (),
+    future: bool = False,
 ) -> Field:
-    return Field(name, name_zh, name_en, FieldType.DATE, description, required=required, aliases=aliases)
+    return Field(
+        name, name_zh, name_en, FieldType.DATE, description, required=required, aliases=aliases, future=future
+    )
 
 
 def text(

@@ -81,6 +81,8 @@ class Field:
         codes: allowed values for CODE fields.
         minimum, maximum: inclusive range for numbers (validity rules).
         aliases: other headers that mean this field (Chinese or English, case-insensitive).
+        future: a date that may rightly lie after the delivery (an expiry), so no "not in the future"
+            check applies to it.
     """
 
     name: str
@@ -96,6 +98,7 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     aliases: tuple[str, ...] = ()
+    future: bool = False
 
     def __post_init__(self) -> None:
         if self.type is FieldType.CODE and not self.codes:

@@ -50,6 +50,9 @@ class Rule:
         threshold: minimum share of rows passing (row rules) for the rule to pass.
         severity: error rules are blocking.
         params: parameters of table rules (other source, fields, tolerance…).
+        quarantine_reasons: reject reasons (on ``params["field"]``, or on any field for
+            ``duplicate_key``) that count as failures of this rule: a row ingestion refused for the
+            very fault the rule looks for failed the rule, though it never reached the lake.
     """
 
     id: str
@@ -60,6 +63,7 @@ class Rule:
     threshold: float = 1.0
     severity: Severity = Severity.WARNING
     params: dict[str, object] = field(default_factory=dict)
+    quarantine_reasons: tuple[str, ...] = ()
 
     @property
     def blocking(self) -> bool:
@@ -85,9 +89,12 @@ def _derived(source: Source) -> list[Rule]:
                     1.0,
                     Severity.ERROR,
                     {"field": f.name},
+                    ("missing_required",),
                 )
             )
-        else:
+        elif f.type is not FieldType.DATE:
+            # Optional dates (judged, removed, granted, cancelled…) are empty until an event happens;
+            # the plausibility rules check them where they are due instead.
             rules.append(
                 Rule(
                     f"{source.id}.completeness.{f.name}",
@@ -112,6 +119,35 @@ def _derived(source: Source) -> list[Rule]:
                     1.0,
                     Severity.ERROR,
                     {"field": f.name},
+                    ("unknown_code",),
+                )
+            )
+        if f.type is FieldType.USCC:
+            rules.append(
+                Rule(
+                    f"{source.id}.validity.{f.name}",
+                    source.id,
+                    RuleKind.VALIDITY,
+                    "Unified social credit code passes the GB 32100 check",
+                    f"{f.name} is null or length({f.name}) = 18",
+                    1.0,
+                    Severity.ERROR,
+                    {"field": f.name},
+                    ("invalid_uscc",),
+                )
+            )
+        if f.type is FieldType.ENTITY_REF:
+            rules.append(
+                Rule(
+                    f"{source.id}.validity.{f.name}",
+                    source.id,
+                    RuleKind.VALIDITY,
+                    "Enterprise reference is a credit code or an enterprise code",
+                    f"{f.name} is null or (length({f.name}) >= 1 and length({f.name}) <= 32)",
+                    1.0,
+                    Severity.ERROR,
+                    {"field": f.name},
+                    ("invalid_entity_ref",),
                 )
             )
         if f.type in (FieldType.INTEGER, FieldType.DECIMAL, FieldType.FLOAT) and (
@@ -132,19 +168,24 @@ def _derived(source: Source) -> list[Rule]:
                     1.0,
                     Severity.ERROR,
                     {"field": f.name},
+                    ("out_of_range", "wrong_type"),
                 )
             )
         if f.type is FieldType.DATE:
+            upper = "" if f.future else f" and {f.name} <= as_of"
             rules.append(
                 Rule(
                     f"{source.id}.range.{f.name}",
                     source.id,
                     RuleKind.RANGE,
-                    "Date is not before 1949 and not in the future",
-                    f"{f.name} is null or ({f.name} >= DATE '1949-10-01' and {f.name} <= as_of)",
+                    "Date is not before 1949 and not in the future"
+                    if not f.future
+                    else "Date is not before 1949",
+                    f"{f.name} is null or ({f.name} >= DATE '1949-10-01'{upper})",
                     1.0,
                     Severity.ERROR,
                     {"field": f.name},
+                    ("bad_date", "future_date", "out_of_range"),
                 )
             )
     rules.append(
@@ -157,9 +198,14 @@ def _derived(source: Source) -> list[Rule]:
             1.0,
             Severity.ERROR,
             {"key": list(source.key)},
+            ("duplicate_key",),
         )
     )
-    if source.entity_field and source.field(source.entity_field).type is FieldType.USCC:
+    if (
+        source.id != "registration"
+        and source.entity_field
+        and source.field(source.entity_field).type is FieldType.USCC
+    ):
         rules.append(
             Rule(
                 f"{source.id}.referential.registry",
@@ -172,22 +218,27 @@ def _derived(source: Source) -> list[Rule]:
                 {"field": source.entity_field, "other": "registration", "other_field": "uscc"},
             )
         )
+    # Periodic data is late when its newest period is old; event and register sources (which change
+    # any day, and which departments send as increments) are late when nothing has arrived for a while.
+    lag = {Frequency.QUARTERLY: 120, Frequency.YEARLY: 400}.get(source.frequency, 45)
+    by_period = source.period_field is not None and source.field(source.period_field).type is FieldType.MONTH
+    rules.append(
+        Rule(
+            f"{source.id}.timeliness.latest",
+            source.id,
+            RuleKind.TIMELINESS,
+            "The newest delivered period is recent enough" if by_period else "A delivery arrived recently",
+            None,
+            1.0,
+            Severity.WARNING,
+            {
+                "max_lag_days": lag,
+                "basis": "period" if by_period else "receipt",
+                "field": source.period_field,
+            },
+        )
+    )
     if source.period_field:
-        lag = {Frequency.MONTHLY: 45, Frequency.QUARTERLY: 120, Frequency.YEARLY: 400}.get(
-            source.frequency, 7
-        )
-        rules.append(
-            Rule(
-                f"{source.id}.timeliness.latest",
-                source.id,
-                RuleKind.TIMELINESS,
-                "The newest delivered period is recent enough",
-                None,
-                1.0,
-                Severity.WARNING,
-                {"max_lag_days": lag, "field": source.period_field},
-            )
-        )
         rules.append(
             Rule(
                 f"{source.id}.volume.rows",
@@ -393,7 +444,14 @@ def _plausibility() -> list[Rule]:
 
 
 def _cross_source() -> list[Rule]:
-    """Consistency between sources (Zhejiang's cross-checks)."""
+    """Consistency between sources (Zhejiang's cross-checks).
+
+    Each row of the checked source (in the period) is joined to ``other`` on ``on`` — left join, so a
+    row without a partner is still checked — and ``condition`` is an expression over the row's fields
+    and the partner's fields prefixed ``other_``. ``other`` is a catalogue source (in the same period
+    when ``same_period``) or one of the engine's named derived tables (``invoice_sales``: valid sales
+    invoices summed per enterprise and month; ``court_case_count``: court cases per enterprise).
+    """
     c = RuleKind.CONSISTENCY
     return [
         Rule(
@@ -404,7 +462,12 @@ def _cross_source() -> list[Rule]:
             None,
             0.95,
             Severity.WARNING,
-            {"other": "social_security", "condition": "contributors <= other.insured * 1.2 + 2"},
+            {
+                "other": "social_security",
+                "on": ["uscc", "period"],
+                "same_period": True,
+                "condition": "other_insured is null or contributors <= other_insured * 1.2 + 2",
+            },
         ),
         Rule(
             "tax_monthly.consistency.invoices",
@@ -414,7 +477,13 @@ def _cross_source() -> list[Rule]:
             None,
             0.9,
             Severity.WARNING,
-            {"other": "vat_invoices", "condition": "invoice_sales_within_half"},
+            {
+                "other": "invoice_sales",
+                "on": ["uscc", "period"],
+                "same_period": True,
+                "condition": "other_amount is null or sales is null or sales = 0 or other_amount = 0 "
+                "or abs(sales - other_amount) <= 0.5 * greatest(sales, other_amount)",
+            },
         ),
         Rule(
             "electricity.consistency.alive",
@@ -424,7 +493,13 @@ def _cross_source() -> list[Rule]:
             None,
             0.99,
             Severity.WARNING,
-            {"other": "registration", "condition": "not_deregistered"},
+            {
+                "other": "registration",
+                "on": ["uscc"],
+                "condition": "other_status is null or other_status <> '注销'"
+                " or other_status_changed_on is null"
+                " or date_diff('month', other_status_changed_on, period) <= 3",
+            },
         ),
         Rule(
             "social_security.consistency.alive",
@@ -434,7 +509,13 @@ def _cross_source() -> list[Rule]:
             None,
             0.99,
             Severity.WARNING,
-            {"other": "registration", "condition": "not_deregistered"},
+            {
+                "other": "registration",
+                "on": ["uscc"],
+                "condition": "insured is null or insured = 0 or other_status is null"
+                " or other_status <> '注销' or other_status_changed_on is null"
+                " or date_diff('month', other_status_changed_on, period) <= 3",
+            },
         ),
         Rule(
             "dishonest_debtors.consistency.court",
@@ -444,7 +525,7 @@ def _cross_source() -> list[Rule]:
             None,
             0.9,
             Severity.INFO,
-            {"other": "court_cases", "condition": "has_case"},
+            {"other": "court_case_count", "on": ["uscc"], "condition": "coalesce(other_cases, 0) > 0"},
         ),
     ]
 
