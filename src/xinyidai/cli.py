@@ -147,7 +147,12 @@ def demo(
             with session_scope(engine) as session:
                 bar.update(task, description="生成部门报送数据")
                 demo_city.build_city(
-                    session, data.open_lake(settings), settings.home / "demo-city", progress=progress
+                    session,
+                    data.open_lake(settings),
+                    settings.home / "demo-city",
+                    progress=progress,
+                    report_dir=settings.quality_reports_dir,
+                    home=settings.home,
                 )
     with session_scope(engine) as session:
         logins = demo_city.build(session)

@@ -96,16 +96,49 @@ def build_city(
     months: int = CITY_MONTHS,
     seed: int = CITY_SEED,
     progress: Callable[[str, int, int], None] | None = None,
+    report_dir: Path | None = None,
+    home: Path | None = None,
 ) -> None:
-    """Generate the demo city's department deliveries, ingest them into the lake, fill the registry.
+    """Generate the demo city's department deliveries, ingest them into the lake, fill the registry,
+    and run the quality checks over its last months so the data pages show scores and their trend.
 
-    Idempotent: an existing delivery folder is reused and re-ingesting identical files changes nothing.
+    Idempotent: an existing delivery folder is reused and re-ingesting identical files changes nothing;
+    the quality runs are made once.
     """
     if not (folder / "manifest.json").exists():
         generate_city(folder, enterprises=enterprises, months=months, seed=seed, progress=progress)
     data_service.ingest_directory(folder, lake=lake, session=session, provider="demo")
     data_service.refresh_registry_from_lake(session, lake)
     session.commit()
+    if not data_service.has_quality_runs(session):
+        # The synthetic city lives at its own date: the day its last delivery arrived.
+        as_of = data_service.last_receipt_date(lake)
+        newest = data_service.default_quality_period(lake, as_of) if as_of else None
+        if as_of is not None and newest is not None:
+            for period in reversed(_months_back(newest, QUALITY_MONTHS)):
+                data_service.run_quality(
+                    session,
+                    lake,
+                    as_of=as_of,
+                    period=period,
+                    triggered_by="demo",
+                    report_dir=report_dir,
+                    home=home,
+                )
+        session.commit()
+
+
+QUALITY_MONTHS = 6
+
+
+def _months_back(period: str, count: int) -> list[str]:
+    """``period`` and the ``count - 1`` months before it, newest first."""
+    year, month = int(period[:4]), int(period[5:7])
+    out = []
+    for _ in range(count):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out
 
 
 def _build(session: Session) -> None:

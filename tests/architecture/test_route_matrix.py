@@ -78,6 +78,16 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("GET", "/api/v1/data/sources/{source_id}"): OPERATOR,
     ("GET", "/api/v1/data/batches"): OPERATOR,
     ("POST", "/api/v1/ingest/{source_id}"): frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
+    ("GET", "/operator/quality"): OPERATOR,
+    ("POST", "/operator/quality/run"): frozenset({Role.DATA_ADMIN}),
+    ("GET", "/operator/quality/{run_id}"): OPERATOR,
+    ("GET", "/operator/quality/{run_id}/report"): OPERATOR,
+    ("GET", "/api/v1/data/quality/runs"): OPERATOR,
+    ("GET", "/api/v1/data/quality/runs/{run_id}"): OPERATOR,
+    ("GET", "/notifications"): LOGGED_IN,
+    ("POST", "/notifications/{notification_id}/read"): LOGGED_IN,
+    ("POST", "/notifications/read-all"): LOGGED_IN,
+    ("GET", "/api/v1/notifications"): LOGGED_IN,
     ("GET", "/api/docs"): EVERYONE,
     ("GET", "/api/openapi.json"): EVERYONE,
     ("GET", "/healthz"): EVERYONE,
@@ -90,6 +100,8 @@ PATH_VALUES = {
     "client_pk": "999999",
     "code": "91110000600037341L",
     "source_id": "tax_monthly",
+    "run_id": "999999",
+    "notification_id": "999999",
 }
 
 

@@ -13,6 +13,7 @@ from xinyidai.accounts.models import User
 from xinyidai.cli import app
 from xinyidai.core.database import get_engine, session_scope
 from xinyidai.core.settings import get_settings
+from xinyidai.data.models import QualityRun
 from xinyidai.demo import DEMO_USERS
 
 
@@ -77,8 +78,16 @@ def test_demo_prints_a_login_for_every_role(cli_env: dict[str, str]) -> None:
     for username, *_ in DEMO_USERS:
         assert username in result.output
     assert "Xyd#Demo2026" in result.output
+    # the demo city's last six months were quality-checked, each run with its report
+    with session_scope(get_engine(get_settings().database_url)) as session:
+        runs = session.scalars(select(QualityRun).order_by(QualityRun.id)).all()
+        assert [r.triggered_by for r in runs] == ["demo"] * 6
+        assert [r.period for r in runs] == sorted({str(r.period) for r in runs})
+        assert all((get_settings().home / str(r.report_path)).is_file() for r in runs)
     again = CliRunner().invoke(app, ["demo", "--no-serve"], env={"COLUMNS": "200"})
     assert again.exit_code == 0  # idempotent
+    with session_scope(get_engine(get_settings().database_url)) as session:
+        assert len(session.scalars(select(QualityRun)).all()) == 6
 
 
 def test_verify_audit(cli_env: dict[str, str]) -> None:
@@ -120,3 +129,23 @@ def test_ingest_refuses_an_empty_file_with_a_clear_message(cli_env: dict[str, st
     result = CliRunner().invoke(app, ["ingest", "tax_monthly", str(empty)], env={"COLUMNS": "200"})
     assert result.exit_code == 1
     assert "2025-01.csv" in result.output
+
+
+def test_quality_run_checks_the_lake_and_writes_the_report(cli_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "city"
+    runner = CliRunner()
+    assert (
+        runner.invoke(app, ["synth", "--out", str(out), "--enterprises", "200", "--months", "4"]).exit_code
+        == 0
+    )
+    assert runner.invoke(app, ["ingest", "--all", str(out)]).exit_code == 0
+    result = runner.invoke(app, ["quality", "run", "--as-of", "2026-11-20"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "所属期 2026-10" in result.output and "条规则" in result.output
+    reports = list((tmp_path / "state" / "reports" / "quality").glob("quality-2026-11-20-run*.xlsx"))
+    assert len(reports) == 1
+    listing = runner.invoke(app, ["quality", "rules"], env={"COLUMNS": "200"})
+    assert listing.exit_code == 0 and "tax_monthly" in listing.output
+    for bad in (["--as-of", "2026-11-31"], ["--period", "2026-13"]):
+        refused = runner.invoke(app, ["quality", "run", *bad], env={"COLUMNS": "200"})
+        assert refused.exit_code == 2 and "日期格式不正确" in refused.output

@@ -88,6 +88,7 @@ class Permission(StrEnum):
     DATA_READ = "data.read"  # the source catalogue, lake statistics, batches (operator staff)
     QUARANTINE_READ = "data.quarantine.read"  # rejected rows with their raw values (masked)
     DATA_PUSH = "data.push"  # a department's own system pushes rows of a source
+    QUALITY_RUN = "data.quality.run"  # start a data-quality run now (it also runs daily)
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -111,6 +112,7 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.DATA_READ: frozenset({Role.OPERATOR_ADMIN, Role.DATA_ADMIN, Role.AUDITOR}),
     Permission.QUARANTINE_READ: frozenset({Role.DATA_ADMIN}),
     Permission.DATA_PUSH: frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
+    Permission.QUALITY_RUN: frozenset({Role.DATA_ADMIN}),
 }
 
 

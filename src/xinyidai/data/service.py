@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from xinyidai.core.access import Permission, Principal, require
+from xinyidai.core.clock import SHANGHAI
 from xinyidai.core.codes import UnknownCode, industry_division
 from xinyidai.core.errors import NotFound
 from xinyidai.core.settings import Settings
@@ -25,7 +27,8 @@ from xinyidai.data.ingest import (
 from xinyidai.data.ingest import repository as ingest_repository
 from xinyidai.data.ingest.errors import UnknownSource
 from xinyidai.data.lake import Lake, SourceStats
-from xinyidai.data.models import IngestBatch, RegistryEnterprise
+from xinyidai.data.models import IngestBatch, QualityRun, RegistryEnterprise
+from xinyidai.data.quality.engine import default_period
 from xinyidai.data.quality.report import report_name
 from xinyidai.data.quality.rules import rule_library
 from xinyidai.data.quality.runs import (
@@ -45,14 +48,17 @@ __all__ = [
     "SourceStats",
     "catalogue_source",
     "count_registry",
+    "default_quality_period",
     "find_registered_enterprise",
     "get_ingest_batch",
     "get_quality_run",
+    "has_quality_runs",
     "ingest_bytes",
     "ingest_directory",
     "ingest_files",
     "ingest_rows",
     "lake_stats",
+    "last_receipt_date",
     "latest_quality_by_source",
     "list_ingest_batches",
     "list_quality_runs",
@@ -226,3 +232,23 @@ def quarantined_rows(
         for key in ("params", "problems", "raw"):
             row[key] = json.loads(row[key]) if row.get(key) else None
     return rows
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Data quality (``xinyidai.data.quality``): run_quality, the runs and the trend are re-exported above.
+
+
+def has_quality_runs(session: Session) -> bool:
+    """Whether any data-quality run has been made."""
+    return session.scalar(select(QualityRun.id).limit(1)) is not None
+
+
+def last_receipt_date(lake: Lake) -> date | None:
+    """The day (Asia/Shanghai) the newest delivery of any source arrived, or None for an empty lake."""
+    received = [b.received_at for s in catalogue().sources for b in lake.manifest(s).batches]
+    return max(received).astimezone(SHANGHAI).date() if received else None
+
+
+def default_quality_period(lake: Lake, as_of: date) -> str | None:
+    """The month a quality run as of ``as_of`` checks by default (the newest monthly delivery)."""
+    return default_period(lake, as_of)

@@ -27,7 +27,7 @@ from xinyidai.web.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
-from xinyidai.web.pages import auth, data, home, operator, org
+from xinyidai.web.pages import auth, data, home, notifications, operator, org, quality
 from xinyidai.web.problems import install_handlers
 
 
@@ -80,7 +80,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
 
     common = [Depends(read_form), Depends(resolve_actor), Depends(verify_csrf)]
-    for pages in (auth.router, home.router, org.router, operator.router, data.router):
+    for pages in (
+        auth.router,
+        home.router,
+        org.router,
+        operator.router,
+        data.router,
+        quality.router,
+        notifications.router,
+    ):
         app.include_router(pages, dependencies=common, include_in_schema=False)
     app.include_router(v1.router, dependencies=common)
     app.include_router(data_api.router, dependencies=common)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from xinyidai.accounts import service as accounts
 from xinyidai.accounts.models import LoginSession, User
-from xinyidai.core import security
+from xinyidai.core import notifications, security
 from xinyidai.core.access import Permission, Principal, can
 from xinyidai.core.database import session_scope
 from xinyidai.core.errors import AuthenticationRequired, CsrfFailed, PermissionDenied
@@ -166,7 +166,7 @@ async def read_form(request: Request) -> None:
 def page_guard(permission: Permission) -> Any:
     """Guard for a page: log in first, finish the second factor, change a temporary password, then check."""
 
-    def guard(request: Request, actor: ActorDep) -> Principal:
+    def guard(request: Request, actor: ActorDep, db: DbSession) -> Principal:
         if actor.user is None or actor.login_session is None or actor.principal is None:
             raise Redirect("/login?next=" + quote(str(request.url.path)))
         if not actor.login_session.mfa_passed:
@@ -175,6 +175,8 @@ def page_guard(permission: Permission) -> Any:
             raise Redirect("/account/password")
         if not can(actor.principal, permission):
             raise PermissionDenied()
+        # the top bar's unread count, on every page a logged-in user sees
+        request.state.unread_notifications = notifications.count_unread(db, actor.principal)
         return actor.principal
 
     guard.permission = permission  # type: ignore[attr-defined]

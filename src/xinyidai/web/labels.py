@@ -65,6 +65,25 @@ BATCH_STATUS_LABELS: dict[str, str] = {
     "failed": N_("Failed"),
 }
 
+RULE_KIND_LABELS: dict[str, str] = {
+    "completeness": N_("Completeness"),
+    "validity": N_("Validity"),
+    "range": N_("Range"),
+    "plausibility": N_("Plausibility"),
+    "uniqueness": N_("Uniqueness"),
+    "referential": N_("Referential integrity"),
+    "consistency": N_("Cross-source consistency"),
+    "timeliness": N_("Timeliness"),
+    "volume": N_("Volume"),
+}
+
+SEVERITY_LABELS: dict[str, str] = {
+    "info": N_("Info"),
+    "warning": N_("Warning"),
+    "error": N_("Error"),
+    "alert": N_("Alert"),
+}
+
 LABELS = {
     "role": ROLE_LABELS,
     "kind": ORG_KIND_LABELS,
@@ -74,4 +93,6 @@ LABELS = {
     "frequency": FREQUENCY_LABELS,
     "sensitivity": SENSITIVITY_LABELS,
     "batch_status": BATCH_STATUS_LABELS,
+    "rule_kind": RULE_KIND_LABELS,
+    "severity": SEVERITY_LABELS,
 }

@@ -70,7 +70,7 @@ NAVIGATION: dict[OrgKind, tuple[NavItem, ...]] = {
         NavItem(N_("Organisations"), "/operator/organisations", Permission.ORGANISATIONS_READ),
         NavItem(N_("Enterprise registry"), "/operator/registry", Permission.REGISTRY_READ),
         NavItem(N_("Data sources"), "/operator/data", Permission.DATA_READ),
-        NavItem(N_("Data quality")),
+        NavItem(N_("Data quality"), "/operator/quality", Permission.DATA_READ),
         NavItem(N_("Rating models")),
         NavItem(N_("Product review")),
         NavItem(N_("Monitoring")),

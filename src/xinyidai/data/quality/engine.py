@@ -27,6 +27,7 @@ All SQL is built here from the catalogue and checked expressions; values are bou
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ from xinyidai.data.lake import Lake
 from xinyidai.data.quality.rules import ROW_KINDS, Rule, RuleKind, rule_library
 
 __all__ = ["RuleOutcome", "check_lake", "default_period", "field_catalogue", "lake_time"]
+
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 _VALUE_TYPES: dict[FieldType, ValueType] = {
     FieldType.STRING: ValueType.STRING,
@@ -156,6 +159,8 @@ def check_lake(
     Returns:
         One outcome per rule, in library order.
     """
+    if period is not None and not _PERIOD.fullmatch(period):
+        raise ValueError(f"period must be a month written YYYY-MM, not {period!r}")
     period = period or default_period(lake, as_of)
     library = rule_library() if rules is None else tuple(rules)
     wanted = set(sources) if sources is not None else None

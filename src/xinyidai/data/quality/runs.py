@@ -23,6 +23,7 @@ from xinyidai.core import notifications
 from xinyidai.core.access import Permission, Principal, Role, require
 from xinyidai.core.clock import SHANGHAI, utcnow
 from xinyidai.core.errors import NotFound
+from xinyidai.core.i18n import N_
 from xinyidai.data.catalogue import catalogue
 from xinyidai.data.lake import Lake
 from xinyidai.data.models import QualityResult, QualityRun
@@ -143,15 +144,15 @@ def _alert(session: Session, run: QualityRun, previous: QualityRun | None) -> No
             topic=ALERT_TOPIC,
             key=f"{source_id}:{run.id}",
             severity="alert" if blocking else "warning",
-            title="Data quality anomaly: %(source)s",
-            body="%(count)s quality rules failed for %(source)s in the run of %(as_of)s: %(rules)s",
+            title=N_("Data quality anomaly: %(source)s"),
+            body=N_("%(count)s quality rules failed for %(source)s in the run of %(as_of)s: %(rules)s"),
             params={
                 "source": source.name_zh,
                 "count": len(results),
                 "as_of": run.as_of.isoformat(),
                 "rules": ", ".join(r.rule_id for r in results[:8]) + ("…" if len(results) > 8 else ""),
             },
-            link=f"/operator/data/quality/{run.id}?source={source_id}&failed=1",
+            link=f"/operator/quality/{run.id}?source={source_id}&failed=1",
         )
 
 

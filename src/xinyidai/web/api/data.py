@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
@@ -43,6 +43,9 @@ class SourceRead(BaseModel):
     batches: int = 0
     rows_rejected: int = 0
     last_received_at: datetime | None = None
+    quality_score: float | None = Field(
+        default=None, description="Share of the source's quality rules passed in the latest run, 0–100"
+    )
     fields: list[FieldRead] | None = None
 
 
@@ -69,9 +72,16 @@ class PushResult(BaseModel):
     rejects_by_reason: dict[str, int]
 
 
-def _source_read(source_id: str, stats: dict[str, data.SourceStats], *, with_fields: bool) -> SourceRead:
+def _source_read(
+    source_id: str,
+    stats: dict[str, data.SourceStats],
+    quality: dict[str, data.SourceQuality],
+    *,
+    with_fields: bool,
+) -> SourceRead:
     source = data.catalogue_source(source_id)
     s = stats.get(source_id)
+    q = quality.get(source_id)
     fields = None
     if with_fields:
         fields = [
@@ -100,6 +110,7 @@ def _source_read(source_id: str, stats: dict[str, data.SourceStats], *, with_fie
         batches=s.batches if s else 0,
         rows_rejected=s.rows_rejected if s else 0,
         last_received_at=s.last_received_at if s else None,
+        quality_score=round(q.score, 2) if q else None,
         fields=fields,
     )
 
@@ -110,19 +121,22 @@ def _stats(settings: SettingsDep) -> dict[str, data.SourceStats]:
 
 @router.get("/data/sources", response_model=list[SourceRead])
 def list_sources(
-    settings: SettingsDep, principal: Principal = api_guard(Permission.DATA_READ)
+    db: DbSession, settings: SettingsDep, principal: Principal = api_guard(Permission.DATA_READ)
 ) -> list[SourceRead]:
-    """Every department source with its owner, frequency and what the lake holds of it."""
-    stats = _stats(settings)
-    return [_source_read(source_id, stats, with_fields=False) for source_id in catalogue().sources]
+    """Every department source with its owner, frequency, what the lake holds of it and its quality score."""
+    stats, quality = _stats(settings), data.latest_quality_by_source(db)
+    return [_source_read(source_id, stats, quality, with_fields=False) for source_id in catalogue().sources]
 
 
 @router.get("/data/sources/{source_id}", response_model=SourceRead)
 def get_source(
-    source_id: str, settings: SettingsDep, principal: Principal = api_guard(Permission.DATA_READ)
+    source_id: str,
+    db: DbSession,
+    settings: SettingsDep,
+    principal: Principal = api_guard(Permission.DATA_READ),
 ) -> SourceRead:
     """One source with its typed fields (names, units, sensitivity)."""
-    return _source_read(source_id, _stats(settings), with_fields=True)
+    return _source_read(source_id, _stats(settings), data.latest_quality_by_source(db), with_fields=True)
 
 
 @router.get("/data/batches", response_model=list[BatchRead])
@@ -179,3 +193,80 @@ def push_rows(
         rows_rejected=result.rows_rejected,
         rejects_by_reason=dict(result.rejects_by_reason),
     )
+
+
+class QualityRunRead(BaseModel):
+    id: int
+    as_of: date
+    period: str | None
+    rules_total: int
+    rules_failed: int
+    rules_blocking: int
+    score: float = Field(description="Share of rules passed, 0–100")
+    triggered_by: str
+    finished_at: datetime | None
+
+
+class QualityResultRead(BaseModel):
+    rule_id: str
+    source_id: str
+    kind: str
+    severity: str
+    rows_checked: int
+    rows_failed: int
+    pass_rate: float
+    passed: bool
+    blocking: bool
+    detail: dict[str, Any]
+
+
+class QualityRunDetail(QualityRunRead):
+    results: list[QualityResultRead]
+
+
+def _run_read(run: Any) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "as_of": run.as_of,
+        "period": run.period,
+        "rules_total": run.rules_total,
+        "rules_failed": run.rules_failed,
+        "rules_blocking": run.rules_blocking,
+        "score": float(run.score),
+        "triggered_by": run.triggered_by,
+        "finished_at": run.finished_at,
+    }
+
+
+@router.get("/data/quality/runs", response_model=list[QualityRunRead])
+def list_quality_runs(
+    db: DbSession,
+    limit: Annotated[int, Query(ge=1, le=500)] = 60,
+    principal: Principal = api_guard(Permission.DATA_READ),
+) -> list[QualityRunRead]:
+    """Data-quality runs, newest first."""
+    return [QualityRunRead(**_run_read(run)) for run in data.list_quality_runs(db, principal, limit=limit)]
+
+
+@router.get("/data/quality/runs/{run_id}", response_model=QualityRunDetail)
+def get_quality_run(
+    run_id: int, db: DbSession, principal: Principal = api_guard(Permission.DATA_READ)
+) -> QualityRunDetail:
+    """One run with every rule's result (rows checked and failed, pass rate, blocking or not, details)."""
+    run = data.get_quality_run(db, principal, run_id)
+    results = [
+        QualityResultRead(
+            rule_id=r.rule_id,
+            source_id=r.source_id,
+            kind=r.kind,
+            severity=r.severity,
+            rows_checked=r.rows_checked,
+            rows_failed=r.rows_failed,
+            pass_rate=float(r.pass_rate),
+            passed=r.passed,
+            blocking=r.blocking,
+            detail=r.detail,
+        )
+        for r in run.results
+    ]
+    return QualityRunDetail(**_run_read(run), results=results)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query
+from fastapi import APIRouter, Form, Query, Request
 from pydantic import BaseModel, Field
 
 from xinyidai.accounts import service as accounts
@@ -16,7 +17,9 @@ from xinyidai.accounts.schemas import (
     OrganisationRead,
     UserRead,
 )
+from xinyidai.core import notifications
 from xinyidai.core.access import Permission, Principal
+from xinyidai.core.i18n import translate
 from xinyidai.core.masking import mask_phone
 from xinyidai.core.uscc import InvalidUSCC, validate_uscc
 from xinyidai.web.deps import DbSession, SettingsDep, api_guard, policy_of
@@ -167,3 +170,39 @@ def my_organisation(
 def list_staff(db: DbSession, principal: Principal = api_guard(Permission.ORG_STAFF_READ)) -> list[UserRead]:
     """Users of the caller's organisation (phone numbers masked)."""
     return [_user_read(u) for u in accounts.list_staff(db, principal)]
+
+
+class NotificationOut(BaseModel):
+    id: int
+    created_at: datetime
+    topic: str
+    severity: str
+    title: str = Field(description="In the caller's language")
+    body: str
+    link: str | None
+    read_at: datetime | None
+
+
+@router.get("/notifications", response_model=list[NotificationOut], tags=["notifications"])
+def list_notifications(
+    request: Request,
+    db: DbSession,
+    unread: Annotated[bool, Query(description="Only those not read yet")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    principal: Principal = api_guard(Permission.AUTHENTICATED),
+) -> list[NotificationOut]:
+    """In-site messages to the caller or the caller's role (data-quality alerts…), newest first."""
+    locale = getattr(request.state, "locale", "zh_CN")
+    return [
+        NotificationOut(
+            id=n.id,
+            created_at=n.created_at,
+            topic=n.topic,
+            severity=n.severity,
+            title=translate(n.title, n.params, locale),
+            body=translate(n.body, n.params, locale),
+            link=n.link,
+            read_at=read_at,
+        )
+        for n, read_at in notifications.inbox(db, principal, unread_only=unread, limit=limit)
+    ]

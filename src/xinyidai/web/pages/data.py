@@ -13,6 +13,7 @@ from xinyidai.data.ingest import REJECT_REASONS
 from xinyidai.data.masking import Viewer, mask_raw
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
+from xinyidai.web.pages.quality import sparkline
 from xinyidai.web.templating import render
 
 router = APIRouter(prefix="/operator/data")
@@ -20,14 +21,29 @@ router = APIRouter(prefix="/operator/data")
 
 @router.get("")
 def sources(
-    request: Request, settings: SettingsDep, principal: Principal = page_guard(Permission.DATA_READ)
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+    principal: Principal = page_guard(Permission.DATA_READ),
 ) -> Response:
     request.state.nav = navigation_for(principal)
     stats = {s.source_id: s for s in data.lake_stats(data.open_lake(settings))}
-    rows = [(source, stats.get(source.id)) for source in catalogue().sources.values()]
+    trend = data.quality_trend(db)
+    rows = [
+        (source, stats.get(source.id), _latest(trend.get(source.id)), _points(trend.get(source.id)))
+        for source in catalogue().sources.values()
+    ]
     return render(
         request, "data_sources.html", {"rows": rows, "total_rows": sum(s.rows for s in stats.values())}
     )
+
+
+def _latest(trend: list[data.SourceQuality] | None) -> data.SourceQuality | None:
+    return trend[-1] if trend else None
+
+
+def _points(trend: list[data.SourceQuality] | None) -> str:
+    return sparkline([q.score for q in trend or []])
 
 
 @router.get("/{source_id}")
@@ -42,7 +58,23 @@ def source_detail(
     source = data.catalogue_source(source_id)
     stats = {s.source_id: s for s in data.lake_stats(data.open_lake(settings))}.get(source_id)
     batches = data.list_ingest_batches(db, source_id, limit=30)
-    return render(request, "data_source.html", {"source": source, "stats": stats, "batches": batches})
+    runs = data.list_quality_runs(db, principal, limit=1)
+    results = [r for r in runs[0].results if r.source_id == source_id] if runs else []
+    results.sort(key=lambda r: (r.passed, r.rule_id))
+    trend = data.quality_trend(db).get(source_id, [])
+    return render(
+        request,
+        "data_source.html",
+        {
+            "source": source,
+            "stats": stats,
+            "batches": batches,
+            "quality_run": runs[0] if runs else None,
+            "quality_results": results,
+            "quality": trend[-1] if trend else None,
+            "trend_points": sparkline([q.score for q in trend], width=240, height=40),
+        },
+    )
 
 
 @router.get("/{source_id}/quarantine")
