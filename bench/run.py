@@ -51,14 +51,19 @@ def main() -> None:
     upgrade(url)
     with session_scope(get_engine(url)) as session:
         demo.build(session)
-    settings = Settings(home=home, database_url=url, environment="test", secret_key="b" * 48, log_level="WARNING")
+    settings = Settings(
+        home=home, database_url=url, environment="test", secret_key="b" * 48, log_level="WARNING"
+    )
     client = TestClient(create_app(settings), base_url="https://testserver")
 
     def login() -> None:
         page = client.get("/login")
         token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        client.post("/login", data={"username": "bank_manager", "password": demo.DEMO_PASSWORD,
-                                    "csrf_token": token}, follow_redirects=False)
+        client.post(
+            "/login",
+            data={"username": "bank_manager", "password": demo.DEMO_PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
 
     rows = [
         ("GET /healthz", *timed(args.requests, lambda: client.get("/healthz"))),

@@ -74,6 +74,7 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("GET", "/operator/data"): OPERATOR,
     ("GET", "/operator/data/{source_id}"): OPERATOR,
     ("GET", "/operator/data/{source_id}/quarantine"): frozenset({Role.DATA_ADMIN}),
+    ("GET", "/operator/data/batches/{batch_id}"): OPERATOR,
     ("GET", "/api/v1/data/sources"): OPERATOR,
     ("GET", "/api/v1/data/sources/{source_id}"): OPERATOR,
     ("GET", "/api/v1/data/batches"): OPERATOR,
@@ -101,6 +102,7 @@ PATH_VALUES = {
     "code": "91110000600037341L",
     "source_id": "tax_monthly",
     "run_id": "999999",
+    "batch_id": "no-such-batch",
     "notification_id": "999999",
 }
 

@@ -37,6 +37,11 @@ def test_data_pages_show_sources_batches_and_masked_quarantine(
     detail = admin.client.get("/operator/data/registration")
     assert detail.status_code == 200 and 'data-testid="batch-row"' in detail.text
     assert "个人" in detail.text  # sensitivity of the legal representative's fields
+    batch_id = re.search(r'href="/operator/data/batches/([^"]+)"', detail.text).group(1)  # type: ignore[union-attr]
+    lineage = admin.client.get(f"/operator/data/batches/{batch_id}")
+    assert lineage.status_code == 200 and 'data-testid="batch-file-row"' in lineage.text
+    assert 'data-testid="batch-part-row"' in lineage.text and "registration/" in lineage.text
+    assert admin.client.get("/operator/data/batches/no-such-batch").status_code == 404
     quarantine = admin.client.get("/operator/data/registration/quarantine")
     assert quarantine.status_code == 200
     for id_number in re.findall(r"证件号码=(\S+?)[；<]", quarantine.text):

@@ -431,20 +431,16 @@ def _plain_amounts(strings: pa.Array) -> np.ndarray:
     body = data[base:top]
     nondigit = np.zeros(len(body) + 1, dtype=bool)  # the extra False closes the last cell for reduceat
     np.greater(body - np.uint8(48), np.uint8(9), out=nondigit[:-1])  # uint8 wraps: only '0'..'9' pass
-    starts = (offsets[:-1] - base).astype(np.int64)
-    ends = (offsets[1:] - base).astype(np.int64)
+    starts = offsets[:-1] - base
+    ends = offsets[1:] - base
     lengths = ends - starts
     counts = np.add.reduceat(nondigit, starts, dtype=np.int32)  # exact for non-empty cells
-
-    def byte_at(position: np.ndarray) -> np.ndarray:
-        return body[np.clip(position, 0, len(body) - 1)]
-
-    minus = byte_at(starts) == ord("-")
-    point_one = (lengths >= 2) & (byte_at(ends - 2) == ord("."))  # one decimal
-    point_two = (lengths >= 3) & (byte_at(ends - 3) == ord("."))  # two decimals
-    point = point_one | point_two
-    integer_digits = lengths - minus - np.where(point_one, 2, np.where(point_two, 3, 0))
-    plain = (lengths >= 1) & ~(point_one & point_two) & (counts == minus + point)
+    minus = np.take(body, starts, mode="clip") == ord("-")
+    point_one = (np.take(body, ends - 2, mode="clip") == ord(".")) & (lengths >= 2)  # one decimal
+    point_two = (np.take(body, ends - 3, mode="clip") == ord(".")) & (lengths >= 3)  # two decimals
+    expected = minus.view(np.int8) + (point_one | point_two).view(np.int8)
+    integer_digits = lengths - minus - point_one * np.int32(2) - point_two * np.int32(3)
+    plain = (counts == expected) & ~(point_one & point_two) & (lengths >= 1)
     plain &= (integer_digits >= 1) & (integer_digits <= 13)
     if strings.null_count:
         plain &= _np_bool(strings.is_valid())

@@ -202,7 +202,7 @@ def _read_csv(name: str, data: bytes, source: Source, declared: str | None) -> R
             data, encoding = data.decode("utf-16").encode("utf-8"), "utf-16"
         except UnicodeDecodeError as error:
             raise FileRefused(reason="bad_encoding", file=name, line=_line_of(data, error.start)) from None
-    if not data.strip():
+    if not data or data.isspace():  # isspace stops at the first other byte; strip() would copy
         raise FileRefused(reason="empty_file", file=name, size=len(data))
 
     sample = data[:_SAMPLE_BYTES]
@@ -425,7 +425,7 @@ def _read_sheets(name: str, book: Any, index: HeaderIndex) -> RawTable:
 def _read_jsonl(name: str, data: bytes, source: Source, declared: str | None) -> RawTable:
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
-    if not data.strip():
+    if not data or data.isspace():  # isspace stops at the first other byte; strip() would copy
         raise FileRefused(reason="empty_file", file=name, size=len(data))
     text, encoding = _decode_fallback(name, data)
     records: list[Mapping[str, Any]] = []

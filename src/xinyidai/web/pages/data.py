@@ -10,7 +10,9 @@ from xinyidai.core.i18n import translate
 from xinyidai.data import service as data
 from xinyidai.data.catalogue import catalogue
 from xinyidai.data.ingest import REJECT_REASONS
+from xinyidai.data.ingest.errors import Notice
 from xinyidai.data.masking import Viewer, mask_raw
+from xinyidai.data.models import IngestBatch
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
 from xinyidai.web.pages.quality import sparkline
@@ -75,6 +77,33 @@ def source_detail(
             "trend_points": sparkline([q.score for q in trend], width=240, height=40),
         },
     )
+
+
+@router.get("/batches/{batch_id}")
+def batch_detail(
+    request: Request, batch_id: str, db: DbSession, principal: Principal = page_guard(Permission.DATA_READ)
+) -> Response:
+    """Lineage of one delivery: who sent it, its files (hash, encoding, column mapping), the lake parts."""
+    request.state.nav = navigation_for(principal)
+    batch = data.get_ingest_batch(db, batch_id)
+    return render(
+        request,
+        "data_batch.html",
+        {
+            "batch": batch,
+            "source": data.catalogue_source(batch.source_id),
+            "notices": _notices(batch, request),
+        },
+    )
+
+
+def _notices(batch: IngestBatch, request: Request) -> list[str]:
+    locale: str = request.state.locale
+    notices = [Notice(n["code"], n.get("params") or {}) for n in batch.notices or []]
+    texts = [translate(n.message, n.params, locale) for n in notices]
+    if batch.error_message:
+        texts.append(translate(batch.error_message, batch.error_params or {}, locale))
+    return texts
 
 
 @router.get("/{source_id}/quarantine")
