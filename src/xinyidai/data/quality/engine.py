@@ -214,9 +214,9 @@ class _SourceCheck:
 
     # -- shared counts ---------------------------------------------------------------------------------
     def fetch(self, sql: str, params: dict[str, Any] | None = None) -> tuple[Any, ...]:
-        row = self.con.execute(sql, {**self.params, **(params or {})}).fetchone()
-        assert row is not None
-        return tuple(row)
+        # fetchall: a result left half-read would block the lake's shared connection for other readers
+        rows = self.con.execute(sql, {**self.params, **(params or {})}).fetchall()
+        return tuple(rows[0])
 
     def quarantine(self) -> dict[tuple[str, str | None], int]:
         """Refused rows of the batches that delivered the period, by (reason, field)."""
