@@ -323,6 +323,34 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command()
+def indicators(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Compute as of this date, YYYY-MM-DD (default: today)")
+    ] = None,
+) -> None:
+    """Compute every indicator for every enterprise as of a date into a Parquet snapshot of the lake."""
+    from datetime import date
+
+    from xinyidai.core.clock import today_local
+    from xinyidai.data import service as data
+    from xinyidai.indicators import service as indicator_service
+
+    settings = _settings()
+    _prepare(settings)
+    try:
+        day = date.fromisoformat(as_of) if as_of else today_local()
+    except ValueError:
+        console.print("[red]日期格式不正确：--as-of 请用 YYYY-MM-DD[/red]")
+        raise typer.Exit(2) from None
+    with console.status(f"正在计算 {day} 的企业指标……"):
+        run = indicator_service.run_indicators(data.open_lake(settings), day)
+    console.print(
+        f"[green]已计算[/green] {run.enterprises:,} 家企业 × {run.indicators} 项指标（截至 {run.as_of}，"
+        f"{run.seconds:.1f} 秒）→ {run.path}"
+    )
+
+
 quality_app = typer.Typer(help="Data quality: run the rules over the lake, list them", no_args_is_help=True)
 app.add_typer(quality_app, name="quality")
 

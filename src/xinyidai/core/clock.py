@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -21,3 +21,13 @@ def to_local(value: datetime) -> datetime:
 def format_local(value: datetime | None) -> str:
     """``2026-11-22 09:30`` in Asia/Shanghai, or an empty string."""
     return "" if value is None else to_local(value).strftime("%Y-%m-%d %H:%M")
+
+
+def end_of_day(day: date) -> datetime:
+    """The last instant of ``day`` in Asia/Shanghai: what "as of day D" sees is what arrived by then."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=SHANGHAI) - timedelta(microseconds=1)
+
+
+def today_local() -> date:
+    """Today's date in Asia/Shanghai."""
+    return utcnow().astimezone(SHANGHAI).date()

@@ -31,11 +31,11 @@ import re
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from xinyidai.core.clock import SHANGHAI
+from xinyidai.core.clock import SHANGHAI, end_of_day
 from xinyidai.core.expressions import FieldCatalogue, FieldSpec, ValueType, compile_expression
 from xinyidai.data.catalogue import FieldType, Frequency, Source, catalogue
 from xinyidai.data.lake import Lake
@@ -108,7 +108,7 @@ class RuleOutcome:
 
 def lake_time(as_of: date) -> datetime:
     """The last instant of the as-of day in Asia/Shanghai: a run sees data received by then."""
-    return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=SHANGHAI) - timedelta(microseconds=1)
+    return end_of_day(as_of)
 
 
 @cache

@@ -1,0 +1,77 @@
+"""Use cases of the indicators capability: compute the snapshot of a date, read it, describe the library."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from xinyidai.core.expressions import FieldCatalogue
+from xinyidai.data.lake import Lake
+from xinyidai.indicators.compute import (
+    compute_indicators,
+    indicator_catalogue,
+    library_version,
+    read_snapshot,
+    snapshot_dates,
+    write_snapshot,
+)
+from xinyidai.indicators.definitions import DIMENSIONS, INDICATORS, Dimension, Indicator
+
+__all__ = [
+    "DIMENSIONS",
+    "INDICATORS",
+    "Dimension",
+    "Indicator",
+    "IndicatorRun",
+    "enterprise_indicators",
+    "field_catalogue",
+    "library_version",
+    "load_snapshot",
+    "run_indicators",
+    "snapshot_dates",
+]
+
+
+@dataclass(frozen=True)
+class IndicatorRun:
+    """A computed snapshot: where it is, how many enterprises and indicators, how long it took."""
+
+    as_of: date
+    path: Path
+    enterprises: int
+    indicators: int
+    seconds: float
+
+
+def run_indicators(lake: Lake, as_of: date) -> IndicatorRun:
+    """Compute every indicator for every enterprise as of ``as_of`` and store the snapshot (idempotent)."""
+    started = time.perf_counter()
+    table = compute_indicators(lake, as_of)
+    path = write_snapshot(lake, as_of, table)
+    return IndicatorRun(as_of, path, table.num_rows, table.num_columns - 1, time.perf_counter() - started)
+
+
+def load_snapshot(lake: Lake, as_of: date | None = None) -> pa.Table:
+    """The newest snapshot on or before ``as_of`` (LookupError if none)."""
+    return read_snapshot(lake, as_of)
+
+
+def enterprise_indicators(lake: Lake, uscc: str, as_of: date | None = None) -> dict[str, Any] | None:
+    """One enterprise's indicator values from the newest snapshot on or before ``as_of``, or None."""
+    try:
+        table = read_snapshot(lake, as_of)
+    except LookupError:
+        return None
+    rows = table.filter(pc.equal(table["uscc"], uscc)).to_pylist()
+    return rows[0] if rows else None
+
+
+def field_catalogue() -> FieldCatalogue:
+    """The indicators as typed fields of the expression language."""
+    return indicator_catalogue()
