@@ -157,6 +157,10 @@ def demo(
     with session_scope(engine) as session:
         logins = demo_city.build(session)
         example = demo_city.unregistered_example(session)
+    with console.status("正在计算企业指标并评级……"), session_scope(engine) as session:
+        from xinyidai.data import service as data_service
+
+        demo_city.rate_city(session, data_service.open_lake(settings))
     port = port or settings.port
     table = Table(title=f"演示账号（密码均为 {demo_city.DEMO_PASSWORD}）", show_lines=False)
     for column in ("角色", "用户名", "姓名", "所属机构", "TOTP 密钥（管理员二次验证）"):
@@ -349,6 +353,52 @@ def indicators(
         f"[green]已计算[/green] {run.enterprises:,} 家企业 × {run.indicators} 项指标（截至 {run.as_of}，"
         f"{run.seconds:.1f} 秒）→ {run.path}"
     )
+
+
+@app.command()
+def rate(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Rate as of this date, YYYY-MM-DD (default: today)")
+    ] = None,
+    recompute: Annotated[
+        bool, typer.Option(help="Recompute the indicators even if a snapshot exists")
+    ] = False,
+) -> None:
+    """Rate every enterprise with the active model; keep grade changes; tell downgraded enterprises."""
+    from datetime import date
+
+    from xinyidai.accounts import service as accounts
+    from xinyidai.core.clock import today_local
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.core.i18n import translate
+    from xinyidai.data import service as data
+    from xinyidai.rating import service as rating
+
+    settings = _settings()
+    _prepare(settings)
+    try:
+        day = date.fromisoformat(as_of) if as_of else today_local()
+    except ValueError:
+        console.print("[red]日期格式不正确：--as-of 请用 YYYY-MM-DD[/red]")
+        raise typer.Exit(2) from None
+    try:
+        with (
+            console.status(f"正在评级（截至 {day}）……"),
+            session_scope(get_engine(settings.database_url)) as session,
+        ):
+            rated = rating.rate_all(session, data.open_lake(settings), day, recompute_indicators=recompute)
+            notified = accounts.notify_downgrades(session, rated.changes)
+            run = rated.run
+            grades = "，".join(f"{g} 级 {n:,}" for g, n in run.grades.items())
+            summary = (
+                f"[green]已评级[/green] {run.enterprises:,} 家企业（截至 {run.as_of}）：{grades}；"
+                f"上调 {run.upgrades:,}，下调 {run.downgrades:,}（已通知 {notified} 家平台企业）；"
+                f"耗时 {run.elapsed_seconds} 秒"
+            )
+    except XydError as exc:
+        console.print(f"[red]{translate(exc.message, exc.params)}[/red]")
+        raise typer.Exit(1) from None
+    console.print(summary)
 
 
 quality_app = typer.Typer(help="Data quality: run the rules over the lake, list them", no_args_is_help=True)

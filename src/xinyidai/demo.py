@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from xinyidai.data.lake import Lake
 from xinyidai.data.models import RegistryEnterprise
 from xinyidai.data.synth import generate_city
 from xinyidai.data.synthetic import DEMO_CITY, registry_enterprises
+from xinyidai.rating import service as rating_service
 
 # One shared demo password that satisfies the policy; demo logins are for trying the platform only.
 DEMO_PASSWORD = "Xyd#Demo2026"  # noqa: S105 — printed for the demo on purpose
@@ -129,6 +131,20 @@ def build_city(
 
 
 QUALITY_MONTHS = 6
+
+
+def rate_city(session: Session, lake: Lake) -> None:
+    """Rate the demo city a quarter before its last delivery and on it (once), so some grades moved;
+    the demo enterprises that were downgraded get the notice."""
+    if rating_service.rating_dates(lake):
+        return
+    as_of = data_service.last_receipt_date(lake)
+    if as_of is None:
+        return
+    for day in (as_of - timedelta(days=91), as_of):
+        rated = rating_service.rate_all(session, lake, day)
+        accounts.notify_downgrades(session, rated.changes)
+    session.commit()
 
 
 def _months_back(period: str, count: int) -> list[str]:

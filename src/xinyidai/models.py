@@ -6,7 +6,8 @@ from xinyidai.accounts import models as accounts_models
 from xinyidai.core import audit, notifications
 from xinyidai.core.database import Base
 from xinyidai.data import models as data_models
+from xinyidai.rating import models as rating_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "audit", "data_models", "metadata", "notifications"]
+__all__ = ["accounts_models", "audit", "data_models", "metadata", "notifications", "rating_models"]

@@ -46,6 +46,7 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("POST", "/logout/all"): LOGGED_IN,
     ("POST", "/locale"): EVERYONE,
     ("GET", "/enterprise"): ENTERPRISE,
+    ("GET", "/enterprise/rating"): ENTERPRISE,
     ("GET", "/institution"): INSTITUTION,
     ("GET", "/government"): GOVERNMENT,
     ("GET", "/operator"): OPERATOR,

@@ -11,6 +11,8 @@ from xinyidai.accounts.models import User
 from xinyidai.core.database import session_factory, session_scope
 from xinyidai.data import service as data
 from xinyidai.data.lake import Lake
+from xinyidai.rating import service as rating
+from xinyidai.rating.models import RatingRun
 
 
 def test_demo_enterprises_belong_to_the_ingested_city(engine: Engine, tmp_path: Path) -> None:
@@ -28,6 +30,18 @@ def test_demo_enterprises_belong_to_the_ingested_city(engine: Engine, tmp_path: 
         admin = db.scalars(select(User).where(User.username == "ent_admin")).one()
         profile = admin.organisation.enterprise
         assert profile is not None and profile.uscc in in_business
+        uscc = profile.uscc
+    # The city is rated twice, a quarter apart; the demo enterprise sees its grade and why.
+    with session_scope(engine) as db:
+        demo.rate_city(db, lake)
+    with session_scope(engine) as db:
+        runs = db.scalars(select(RatingRun).order_by(RatingRun.as_of)).all()
+        assert len(runs) == 2 and runs[1].enterprises == len({r["uscc"] for r in registration})
+        assert sum(runs[1].grades.values()) == runs[1].enterprises
+        own = rating.enterprise_rating(db, lake, uscc)
+        assert own.grade in "ABCD" and own.reasons["down"] and own.as_of == runs[1].as_of
+        demo.rate_city(db, lake)  # once only
+        assert len(db.scalars(select(RatingRun)).all()) == 2
     # Building again (a restarted demo) changes nothing and fails nowhere.
     session = session_factory(engine)()
     try:

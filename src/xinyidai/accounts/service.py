@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyidai.accounts import repository as repo
@@ -38,7 +39,7 @@ from xinyidai.accounts.schemas import (
     OrganisationCreate,
     StaffInvite,
 )
-from xinyidai.core import security
+from xinyidai.core import notifications, security
 from xinyidai.core.access import (
     MFA_ROLES,
     ORG_ADMIN_ROLE,
@@ -59,9 +60,11 @@ from xinyidai.core.errors import (
     PermissionDenied,
     ValidationFailed,
 )
+from xinyidai.core.i18n import N_
 from xinyidai.core.uscc import InvalidUSCC, validate_uscc
 from xinyidai.data import service as data_service
 from xinyidai.data.models import RegistryEnterprise
+from xinyidai.rating.service import GradeChange
 
 
 @dataclass(frozen=True)
@@ -704,3 +707,42 @@ def _audit(
         object_id=object_id,
         detail=detail,
     )
+
+
+def notify_downgrades(session: Session, changes: Iterable[GradeChange]) -> int:
+    """Tell each downgraded enterprise on the platform (its admin and staff) that its grade fell.
+
+    Enterprises that have not registered on the platform have nobody to tell. Returns how many
+    enterprises were notified. (Once loans exist, the lending banks are told too.)
+    """
+    downgraded = {c.uscc: c for c in changes if c.is_downgrade}
+    if not downgraded:
+        return 0
+    profiles = session.scalars(select(EnterpriseProfile).where(EnterpriseProfile.uscc.in_(list(downgraded))))
+    count = 0
+    for profile in profiles:
+        change = downgraded[profile.uscc]
+        for role in (Role.ENTERPRISE_ADMIN, Role.ENTERPRISE_STAFF):
+            notifications.notify_role(
+                session,
+                role,
+                organisation_id=profile.organisation_id,
+                topic="rating",
+                key=f"downgrade:{profile.uscc}",
+                severity="warning",
+                title=N_("Your credit grade fell from %(previous)s to %(grade)s"),
+                body=N_(
+                    "In the rating of %(as_of)s your score went from %(previous_score)s to %(score)s. "
+                    "See the reasons on your rating page; if data about you is wrong, raise an objection."
+                ),
+                params={
+                    "previous": change.previous_grade,
+                    "grade": change.grade,
+                    "previous_score": f"{change.previous_score:.0f}",
+                    "score": f"{change.score:.0f}",
+                    "as_of": change.as_of.isoformat(),
+                },
+                link="/enterprise",
+            )
+        count += 1
+    return count

@@ -29,7 +29,7 @@ HOME_PATH: dict[OrgKind, str] = {
 NAVIGATION: dict[OrgKind, tuple[NavItem, ...]] = {
     OrgKind.ENTERPRISE: (
         NavItem(N_("Home"), "/enterprise", Permission.ENTERPRISE_HOME),
-        NavItem(N_("My credit rating")),
+        NavItem(N_("My credit rating"), "/enterprise/rating", Permission.ENTERPRISE_HOME),
         NavItem(N_("Credit report")),
         NavItem(N_("Financing needs")),
         NavItem(N_("Authorisations")),

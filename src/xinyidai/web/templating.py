@@ -23,6 +23,21 @@ def pager_query(params: Any, page: int) -> str:
     return urlencode(items)
 
 
+def indicator_value(value: object, unit: str = "") -> str:
+    """An indicator value for people: ratios as percentages, money with separators, yes/no in Chinese."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if not isinstance(value, int | float):
+        return str(value)
+    if unit == "%":
+        return f"{value * 100:,.1f}%"
+    if isinstance(value, int) or float(value).is_integer():
+        return f"{int(value):,}{' ' + unit if unit else ''}"
+    return f"{value:,.2f}{' ' + unit if unit else ''}"
+
+
 @lru_cache
 def environment() -> Environment:
     templates_dir = str(resources.files("xinyidai.web") / "templates")
@@ -37,6 +52,7 @@ def environment() -> Environment:
     env.filters["mask_phone"] = mask_phone
     env.globals["labels"] = LABELS
     env.filters["pager_query"] = pager_query
+    env.filters["ivalue"] = indicator_value
     return env
 
 

@@ -8,8 +8,11 @@ from starlette.responses import Response
 from xinyidai.accounts import service as accounts
 from xinyidai.core.access import Permission, Principal
 from xinyidai.core.codes import industry_division, region_name
+from xinyidai.core.errors import NotFound
 from xinyidai.data import service as data_service
-from xinyidai.web.deps import DbSession, page_guard
+from xinyidai.indicators import service as indicator_service
+from xinyidai.rating import service as rating
+from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
 from xinyidai.web.templating import render
 
@@ -30,12 +33,55 @@ def _home(request: Request, db: DbSession, principal: Principal, template: str, 
 
 @router.get("/enterprise")
 def enterprise_home(
-    request: Request, db: DbSession, principal: Principal = page_guard(Permission.ENTERPRISE_HOME)
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+    principal: Principal = page_guard(Permission.ENTERPRISE_HOME),
 ) -> Response:
     organisation = accounts.organisation_of(db, principal)
     profile = organisation.enterprise
     industry = industry_division(profile.industry_division) if profile else None
-    return _home(request, db, principal, "home_enterprise.html", profile=profile, industry=industry)
+    rated = _own_rating(db, settings, profile.uscc) if profile else None
+    return _home(
+        request, db, principal, "home_enterprise.html", profile=profile, industry=industry, rated=rated
+    )
+
+
+def _own_rating(db: DbSession, settings: SettingsDep, uscc: str) -> rating.EnterpriseRating | None:
+    try:
+        return rating.enterprise_rating(db, data_service.open_lake(settings), uscc)
+    except NotFound:
+        return None
+
+
+@router.get("/enterprise/rating")
+def enterprise_rating_page(
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+    principal: Principal = page_guard(Permission.ENTERPRISE_HOME),
+) -> Response:
+    """The enterprise's own rating: grade, score, the reasons, its indicators by dimension, the history."""
+    organisation = accounts.organisation_of(db, principal)
+    profile = organisation.enterprise
+    if profile is None:
+        raise NotFound()
+    rated = _own_rating(db, settings, profile.uscc)
+    by_dimension: dict[str, list[tuple[object, object]]] = {}
+    if rated is not None:
+        for item in indicator_service.INDICATORS:
+            by_dimension.setdefault(item.dimension.value, []).append((item, rated.indicators.get(item.id)))
+    request.state.nav = navigation_for(principal)
+    return render(
+        request,
+        "enterprise_rating.html",
+        {
+            "rated": rated,
+            "by_dimension": by_dimension,
+            "dimensions": indicator_service.DIMENSIONS,
+            "history": rating.grade_history(db, profile.uscc),
+        },
+    )
 
 
 @router.get("/institution")

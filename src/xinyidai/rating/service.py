@@ -1,0 +1,251 @@
+"""Use cases of the rating capability: the active model, rating everyone as of a date, one firm's rating.
+
+Ratings are written as a Parquet snapshot per as-of date next to the indicator snapshots
+(``lake/_ratings/as_of=YYYY-MM-DD.parquet``: uscc, score, grade, completeness, knock-out, model); the
+database keeps the runs and every grade change, which is what an enterprise's history and the downgrade
+notices are made of. Reasons are recomputed for one firm on demand from its indicators and the model that
+rated it, so the snapshot stays small at a million firms.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from xinyidai.core.access import Permission, Principal, require
+from xinyidai.core.clock import utcnow
+from xinyidai.core.errors import NotFound
+from xinyidai.data.lake import Lake
+from xinyidai.indicators import service as indicators
+from xinyidai.rating.expert import ExpertScorecard, ModelConfigError, default_scorecard
+from xinyidai.rating.models import RatingChange, RatingModel, RatingRun
+
+__all__ = [
+    "GRADE_ORDER",
+    "EnterpriseRating",
+    "GradeChange",
+    "ModelConfigError",
+    "RatedRun",
+    "active_model",
+    "ensure_default_model",
+    "enterprise_rating",
+    "grade_history",
+    "list_models",
+    "rate_all",
+    "rating_dates",
+]
+
+RATINGS_DIR = "_ratings"
+GRADE_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3}
+DEFAULT_MODEL_NAME = "专家评分卡"
+
+
+def ensure_default_model(session: Session, *, created_by: str = "system") -> RatingModel:
+    """The active expert model, creating the shipped default (version 1, active) if there is none."""
+    model = active_model(session)
+    if model is None:
+        model = RatingModel(
+            name=DEFAULT_MODEL_NAME,
+            kind="expert",
+            version=1,
+            segment="all",
+            status="active",
+            config=default_scorecard().to_dict(),
+            note="平台预置专家评分卡：12 个维度，失信被执行人一票否决",
+            created_by=created_by,
+            activated_at=utcnow(),
+        )
+        session.add(model)
+        session.flush()
+    return model
+
+
+def active_model(session: Session, segment: str = "all") -> RatingModel | None:
+    return session.scalars(
+        select(RatingModel)
+        .where(RatingModel.status == "active", RatingModel.segment == segment)
+        .order_by(RatingModel.id.desc())
+    ).first()
+
+
+def list_models(session: Session, principal: Principal) -> list[RatingModel]:
+    """Every model version, newest first (operator staff)."""
+    require(principal, Permission.DATA_READ)
+    return list(session.scalars(select(RatingModel).order_by(RatingModel.id.desc())))
+
+
+def scorecard_of(model: RatingModel) -> ExpertScorecard:
+    if model.kind != "expert":
+        raise ModelConfigError("Only expert scorecards can rate yet; model %(id)s is %(kind)s", id=model.id,
+                               kind=model.kind)  # fmt: skip
+    return ExpertScorecard.from_dict(model.config)
+
+
+@dataclass(frozen=True)
+class GradeChange:
+    uscc: str
+    as_of: date
+    previous_grade: str
+    grade: str
+    previous_score: float
+    score: float
+
+    @property
+    def is_downgrade(self) -> bool:
+        return GRADE_ORDER.get(self.grade, 9) > GRADE_ORDER.get(self.previous_grade, 9)
+
+
+@dataclass(frozen=True)
+class RatedRun:
+    run: RatingRun
+    changes: list[GradeChange]
+    indicator_seconds: float
+
+    @property
+    def downgrades(self) -> list[GradeChange]:
+        return [c for c in self.changes if c.is_downgrade]
+
+
+def _snapshot_path(lake: Lake, as_of: date) -> Path:
+    return lake.root / RATINGS_DIR / f"as_of={as_of.isoformat()}.parquet"
+
+
+def rating_dates(lake: Lake) -> list[date]:
+    folder = lake.root / RATINGS_DIR
+    found = []
+    for path in folder.glob("as_of=*.parquet") if folder.is_dir() else []:
+        try:
+            found.append(date.fromisoformat(path.stem.removeprefix("as_of=")))
+        except ValueError:
+            continue
+    return sorted(found)
+
+
+def rate_all(session: Session, lake: Lake, as_of: date, *, recompute_indicators: bool = False) -> RatedRun:
+    """Rate every enterprise as of ``as_of`` with the active model; keep the run and the grade changes.
+
+    Computes the indicator snapshot of ``as_of`` first if there is none (or ``recompute_indicators``).
+    Grade changes are against the newest earlier rating snapshot. Returns the run and the changes, so the
+    caller can notify the enterprises that were downgraded (and, later, the banks lending to them).
+    """
+    started = time.perf_counter()
+    indicator_seconds = 0.0
+    if recompute_indicators or as_of not in indicators.snapshot_dates(lake):
+        indicator_seconds = indicators.run_indicators(lake, as_of).seconds
+    snapshot = indicators.load_snapshot(lake, as_of)
+    model = ensure_default_model(session)
+    scorecard = scorecard_of(model)
+    scored = scorecard.score(snapshot)
+    table = pa.table(
+        {
+            "uscc": pa.array(scored.uscc, pa.string()),
+            "score": pa.array(scored.score, pa.float64()),
+            "grade": pa.array(scored.grade, pa.string()),
+            "completeness": pa.array(scored.completeness, pa.float64()),
+            "knocked_out": pa.array(scored.knocked_out, pa.int16()),
+            "model_id": pa.array(np.full(len(scored.uscc), model.id), pa.int32()),
+        }
+    )
+    earlier = [d for d in rating_dates(lake) if d < as_of]
+    changes = _changes(pq.read_table(_snapshot_path(lake, earlier[-1])), table, as_of) if earlier else []
+    path = _snapshot_path(lake, as_of)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".parquet.part")
+    pq.write_table(table, temporary, compression="zstd")
+    os.replace(temporary, path)
+    downgrades = sum(c.is_downgrade for c in changes)
+    run = RatingRun(
+        as_of=as_of,
+        model_id=model.id,
+        enterprises=table.num_rows,
+        grades=dict(sorted(Counter(scored.grade.tolist()).items())),
+        upgrades=len(changes) - downgrades,
+        downgrades=downgrades,
+        snapshot_path=str(path.relative_to(lake.root)),
+        elapsed_seconds=Decimal(f"{time.perf_counter() - started:.3f}"),
+    )
+    session.add(run)
+    session.flush()
+    if changes:
+        session.execute(
+            insert(RatingChange),
+            [
+                {
+                    "uscc": c.uscc,
+                    "as_of": as_of,
+                    "run_id": run.id,
+                    "previous_grade": c.previous_grade,
+                    "grade": c.grade,
+                    "previous_score": Decimal(f"{c.previous_score:.1f}"),
+                    "score": Decimal(f"{c.score:.1f}"),
+                }
+                for c in changes
+            ],
+        )
+    return RatedRun(run, changes, indicator_seconds)
+
+
+def _changes(before: pa.Table, after: pa.Table, as_of: date) -> list[GradeChange]:
+    joined = after.join(before.select(["uscc", "grade", "score"]), "uscc", right_suffix="_before")
+    differ = joined.filter(pc.and_(pc.is_valid(joined["grade_before"]),
+                                   pc.not_equal(joined["grade"], joined["grade_before"])))  # fmt: skip
+    return [
+        GradeChange(r["uscc"], as_of, r["grade_before"], r["grade"], r["score_before"], r["score"])
+        for r in differ.select(["uscc", "grade_before", "grade", "score_before", "score"]).to_pylist()
+    ]
+
+
+@dataclass(frozen=True)
+class EnterpriseRating:
+    """One enterprise's rating as of a date, with its reasons and the indicators behind them."""
+
+    uscc: str
+    as_of: date
+    score: float
+    grade: str
+    model: str
+    reasons: dict[str, Any]
+    indicators: dict[str, Any]
+
+
+def enterprise_rating(session: Session, lake: Lake, uscc: str, as_of: date | None = None) -> EnterpriseRating:
+    """The newest rating of ``uscc`` on or before ``as_of``, explained; NotFound if it was never rated."""
+    dates = [d for d in rating_dates(lake) if as_of is None or d <= as_of]
+    if not dates:
+        raise NotFound("This enterprise has no rating yet")
+    day = dates[-1]
+    rows = pq.read_table(_snapshot_path(lake, day), filters=[("uscc", "=", uscc)]).to_pylist()
+    if not rows:
+        raise NotFound("This enterprise has no rating yet")
+    row = rows[0]
+    model = session.get(RatingModel, row["model_id"])
+    if model is None:
+        raise NotFound()
+    snapshot = indicators.load_snapshot(lake, day)
+    one = snapshot.filter(pc.equal(snapshot["uscc"], uscc))
+    scorecard = scorecard_of(model)
+    reasons = scorecard.reasons(scorecard.score(one), 0)
+    return EnterpriseRating(uscc, day, row["score"], row["grade"], f"{model.name} v{model.version}", reasons,
+                            one.to_pylist()[0])  # fmt: skip
+
+
+def grade_history(session: Session, uscc: str) -> list[RatingChange]:
+    """The enterprise's grade changes, newest first."""
+    return list(
+        session.scalars(
+            select(RatingChange).where(RatingChange.uscc == uscc).order_by(RatingChange.as_of.desc())
+        )
+    )
