@@ -81,6 +81,8 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("GET", "/api/v1/data/batches"): OPERATOR,
     ("POST", "/api/v1/ingest/{source_id}"): frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
     ("GET", "/operator/quality"): OPERATOR,
+    ("GET", "/operator/models"): OPERATOR,
+    ("GET", "/operator/models/{model_id}"): OPERATOR,
     ("POST", "/operator/quality/run"): frozenset({Role.DATA_ADMIN}),
     ("GET", "/operator/quality/{run_id}"): OPERATOR,
     ("GET", "/operator/quality/{run_id}/report"): OPERATOR,
@@ -103,6 +105,7 @@ PATH_VALUES = {
     "code": "91110000600037341L",
     "source_id": "tax_monthly",
     "run_id": "999999",
+    "model_id": "999999",
     "batch_id": "no-such-batch",
     "notification_id": "999999",
 }

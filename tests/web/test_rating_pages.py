@@ -85,3 +85,19 @@ def test_the_enterprise_sees_its_rating_and_is_told_of_a_downgrade(
     inbox = ent.client.get("/notifications")
     assert "您的信用等级由" in inbox.text and 'data-testid="unread-count">1<' in inbox.text
     assert login("bank_admin").client.get("/api/v1/notifications").json() == []
+
+
+def test_the_operator_reads_the_models_and_runs(
+    login: Callable[[str], LoggedIn], engine: Engine, settings: Settings
+) -> None:
+    with session_scope(engine) as db:
+        rating.rate_all(db, data.open_lake(settings), date(2026, 1, 20))  # an empty lake: nobody to rate
+    auditor = login("op_audit")
+    page = auditor.client.get("/operator/models")
+    assert page.status_code == 200 and page.text.count('data-testid="model-row"') == 1
+    assert 'data-testid="rating-run-row"' in page.text and "专家评分卡" in page.text
+    model_id = re.search(r'href="/operator/models/(\d+)"', page.text).group(1)  # type: ignore[union-attr]
+    card = auditor.client.get(f"/operator/models/{model_id}")
+    assert card.text.count('data-testid="model-dimension"') == 12 and "失信被执行人" in card.text
+    assert auditor.client.get("/operator/models/999999").status_code == 404
+    assert login("bank_admin").client.get("/operator/models").status_code == 403

@@ -89,6 +89,7 @@ class Permission(StrEnum):
     QUARANTINE_READ = "data.quarantine.read"  # rejected rows with their raw values (masked)
     DATA_PUSH = "data.push"  # a department's own system pushes rows of a source
     QUALITY_RUN = "data.quality.run"  # start a data-quality run now (it also runs daily)
+    MODELS_READ = "rating.models.read"  # rating model versions, their configuration and evidence, runs
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -113,6 +114,7 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.QUARANTINE_READ: frozenset({Role.DATA_ADMIN}),
     Permission.DATA_PUSH: frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
     Permission.QUALITY_RUN: frozenset({Role.DATA_ADMIN}),
+    Permission.MODELS_READ: frozenset({Role.OPERATOR_ADMIN, Role.DATA_ADMIN, Role.AUDITOR}),
 }
 
 

@@ -42,8 +42,10 @@ __all__ = [
     "active_model",
     "ensure_default_model",
     "enterprise_rating",
+    "get_model",
     "grade_history",
     "list_models",
+    "list_runs",
     "rate_all",
     "rating_dates",
 ]
@@ -83,8 +85,23 @@ def active_model(session: Session, segment: str = "all") -> RatingModel | None:
 
 def list_models(session: Session, principal: Principal) -> list[RatingModel]:
     """Every model version, newest first (operator staff)."""
-    require(principal, Permission.DATA_READ)
+    require(principal, Permission.MODELS_READ)
     return list(session.scalars(select(RatingModel).order_by(RatingModel.id.desc())))
+
+
+def get_model(session: Session, principal: Principal, model_id: int) -> RatingModel:
+    """One model version; NotFound if there is none."""
+    require(principal, Permission.MODELS_READ)
+    model = session.get(RatingModel, model_id)
+    if model is None:
+        raise NotFound()
+    return model
+
+
+def list_runs(session: Session, principal: Principal, *, limit: int = 30) -> list[RatingRun]:
+    """Rating runs, newest first."""
+    require(principal, Permission.MODELS_READ)
+    return list(session.scalars(select(RatingRun).order_by(RatingRun.id.desc()).limit(limit)))
 
 
 def scorecard_of(model: RatingModel) -> ExpertScorecard:

@@ -27,7 +27,7 @@ from xinyidai.web.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
-from xinyidai.web.pages import auth, data, home, notifications, operator, org, quality
+from xinyidai.web.pages import auth, data, home, notifications, operator, org, quality, rating
 from xinyidai.web.problems import install_handlers
 
 
@@ -88,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         data.router,
         quality.router,
         notifications.router,
+        rating.router,
     ):
         app.include_router(pages, dependencies=common, include_in_schema=False)
     app.include_router(v1.router, dependencies=common)

@@ -84,6 +84,17 @@ SEVERITY_LABELS: dict[str, str] = {
     "alert": N_("Alert"),
 }
 
+MODEL_KIND_LABELS: dict[str, str] = {
+    "expert": N_("Expert scorecard"),
+    "statistical": N_("Statistical scorecard"),
+}
+
+MODEL_STATUS_LABELS: dict[str, str] = {
+    "draft": N_("Draft"),
+    "active": N_("Active"),
+    "retired": N_("Retired"),
+}
+
 LABELS = {
     "role": ROLE_LABELS,
     "kind": ORG_KIND_LABELS,
@@ -95,4 +106,6 @@ LABELS = {
     "batch_status": BATCH_STATUS_LABELS,
     "rule_kind": RULE_KIND_LABELS,
     "severity": SEVERITY_LABELS,
+    "model_kind": MODEL_KIND_LABELS,
+    "model_status": MODEL_STATUS_LABELS,
 }

@@ -71,7 +71,7 @@ NAVIGATION: dict[OrgKind, tuple[NavItem, ...]] = {
         NavItem(N_("Enterprise registry"), "/operator/registry", Permission.REGISTRY_READ),
         NavItem(N_("Data sources"), "/operator/data", Permission.DATA_READ),
         NavItem(N_("Data quality"), "/operator/quality", Permission.DATA_READ),
-        NavItem(N_("Rating models")),
+        NavItem(N_("Rating models"), "/operator/models", Permission.MODELS_READ),
         NavItem(N_("Product review")),
         NavItem(N_("Monitoring")),
         NavItem(N_("Audit log"), "/operator/audit", Permission.AUDIT_READ),
