@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 SNAPSHOT_DIR = "_indicators"
+ROW_GROUP = 50_000
 _SQL_TYPES = {"float": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN"}
 _VALUE_TYPES = {"float": ValueType.FLOAT, "integer": ValueType.INTEGER, "boolean": ValueType.BOOLEAN}
 _IDENT = re.compile(r"[a-z][a-z0-9_]*")
@@ -153,7 +154,8 @@ def write_snapshot(lake: Lake, as_of: date, table: pa.Table) -> Path:
     metadata = {b"xyd_as_of": as_of.isoformat().encode(), b"xyd_library": library_version().encode()}
     table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
     temporary = path.with_suffix(".parquet.part")
-    pq.write_table(table, temporary, compression="zstd")
+    # sorted by uscc in row groups of 50,000 firms: one firm's row is read without the rest
+    pq.write_table(table, temporary, compression="zstd", row_group_size=ROW_GROUP)
     os.replace(temporary, path)
     return path
 
@@ -172,8 +174,11 @@ def snapshot_dates(lake: Lake) -> list[date]:
     return sorted(found)
 
 
-def read_snapshot(lake: Lake, as_of: date | None = None, *, columns: Sequence[str] | None = None) -> pa.Table:
-    """The snapshot of ``as_of``, or the newest one on or before it (the newest of all when None).
+def read_snapshot(
+    lake: Lake, as_of: date | None = None, *, columns: Sequence[str] | None = None, uscc: str | None = None
+) -> pa.Table:
+    """The snapshot of ``as_of``, or the newest one on or before it (the newest of all when None);
+    only one firm's row when ``uscc`` is given (read from its row group alone).
 
     Raises:
         LookupError: there is no snapshot on or before that date.
@@ -181,4 +186,8 @@ def read_snapshot(lake: Lake, as_of: date | None = None, *, columns: Sequence[st
     dates = [d for d in snapshot_dates(lake) if as_of is None or d <= as_of]
     if not dates:
         raise LookupError("no indicator snapshot")
-    return pq.read_table(snapshot_path(lake, dates[-1]), columns=list(columns) if columns else None)
+    return pq.read_table(
+        snapshot_path(lake, dates[-1]),
+        columns=list(columns) if columns else None,
+        filters=[("uscc", "=", uscc)] if uscc is not None else None,
+    )

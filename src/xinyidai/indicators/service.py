@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from xinyidai.core.expressions import FieldCatalogue
 from xinyidai.data.lake import Lake
@@ -57,18 +56,17 @@ def run_indicators(lake: Lake, as_of: date) -> IndicatorRun:
     return IndicatorRun(as_of, path, table.num_rows, table.num_columns - 1, time.perf_counter() - started)
 
 
-def load_snapshot(lake: Lake, as_of: date | None = None) -> pa.Table:
-    """The newest snapshot on or before ``as_of`` (LookupError if none)."""
-    return read_snapshot(lake, as_of)
+def load_snapshot(lake: Lake, as_of: date | None = None, *, uscc: str | None = None) -> pa.Table:
+    """The newest snapshot on or before ``as_of`` (LookupError if none); one firm's row with ``uscc``."""
+    return read_snapshot(lake, as_of, uscc=uscc)
 
 
 def enterprise_indicators(lake: Lake, uscc: str, as_of: date | None = None) -> dict[str, Any] | None:
     """One enterprise's indicator values from the newest snapshot on or before ``as_of``, or None."""
     try:
-        table = read_snapshot(lake, as_of)
+        rows = read_snapshot(lake, as_of, uscc=uscc).to_pylist()
     except LookupError:
         return None
-    rows = table.filter(pc.equal(table["uscc"], uscc)).to_pylist()
     return rows[0] if rows else None
 
 

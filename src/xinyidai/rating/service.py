@@ -181,7 +181,7 @@ def rate_all(session: Session, lake: Lake, as_of: date, *, recompute_indicators:
     path = _snapshot_path(lake, as_of)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".parquet.part")
-    pq.write_table(table, temporary, compression="zstd")
+    pq.write_table(table, temporary, compression="zstd", row_group_size=50_000)
     os.replace(temporary, path)
     downgrades = sum(c.is_downgrade for c in changes)
     run = RatingRun(
@@ -251,8 +251,7 @@ def enterprise_rating(session: Session, lake: Lake, uscc: str, as_of: date | Non
     model = session.get(RatingModel, row["model_id"])
     if model is None:
         raise NotFound()
-    snapshot = indicators.load_snapshot(lake, day)
-    one = snapshot.filter(pc.equal(snapshot["uscc"], uscc))
+    one = indicators.load_snapshot(lake, day, uscc=uscc)
     scorecard = scorecard_of(model)
     reasons = scorecard.reasons(scorecard.score(one), 0)
     return EnterpriseRating(uscc, day, row["score"], row["grade"], f"{model.name} v{model.version}", reasons,
