@@ -103,6 +103,8 @@ def operator_home(
     request: Request, db: DbSession, principal: Principal = page_guard(Permission.OPERATOR_HOME)
 ) -> Response:
     counts = accounts.organisation_counts(db, principal)
+    quality_runs = data_service.list_quality_runs(db, principal, limit=1)
+    rating_runs = rating.list_runs(db, principal, limit=1)
     return _home(
         request,
         db,
@@ -110,4 +112,6 @@ def operator_home(
         "home_operator.html",
         counts=counts,
         registry_count=data_service.count_registry(db),
+        quality_run=quality_runs[0] if quality_runs else None,
+        rating_run=rating_runs[0] if rating_runs else None,
     )
