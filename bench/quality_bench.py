@@ -24,34 +24,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse
 import statistics
-import tempfile
+import sys
 import time
 from datetime import date
 from pathlib import Path
 
-
-def _load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load {one:.2f}/{five:.2f}"
-
-
-def build_city(enterprises: int, months: int) -> Path:
-    from xinyidai.core.database import get_engine, session_factory
-    from xinyidai.core.migrations import upgrade
-    from xinyidai.data import service as data
-    from xinyidai.data.lake import Lake
-    from xinyidai.data.synth import generate_city
-
-    home = Path(tempfile.mkdtemp(prefix="xyd-quality-bench-"))
-    generate_city(home / "city", enterprises=enterprises, months=months, seed=1)
-    url = f"sqlite:///{home / 'bench.db'}"
-    upgrade(url)
-    session = session_factory(get_engine(url))()
-    try:
-        data.ingest_directory(home / "city", lake=Lake(home / "lake", fsync=False), session=session)
-    finally:
-        session.close()
-    return home
+sys.path.insert(0, str(Path(__file__).parent))
+from city import build_city, load_average
 
 
 def naive_seconds(lake: object, as_of: date, period: str, sample: int) -> tuple[float, int, int]:
@@ -110,7 +89,7 @@ def main() -> None:
     from xinyidai.data.quality.engine import check_lake, default_period
     from xinyidai.data.quality.rules import rule_library
 
-    home = args.home or build_city(args.enterprises, args.months)
+    home = args.home or build_city(args.enterprises, args.months, prefix="xyd-quality-bench-")
     lake = Lake(home / "lake", fsync=False)
     as_of = args.as_of or data.last_receipt_date(lake)
     if as_of is None:
@@ -119,7 +98,9 @@ def main() -> None:
     assert period is not None
     stats = {s.source_id: s for s in lake.stats()}
     firms = stats["registration"].rows
-    print(f"lake {home / 'lake'}: {firms:,} registered firms; as of {as_of}, period {period}; {_load()}")
+    print(
+        f"lake {home / 'lake'}: {firms:,} registered firms; as of {as_of}, period {period}; {load_average()}"
+    )
 
     check_lake(lake, as_of=as_of, period=period, sources=["water"])  # warm-up: imports, DuckDB start
     timings = []
@@ -127,7 +108,7 @@ def main() -> None:
         started = time.perf_counter()
         outcomes = check_lake(lake, as_of=as_of, period=period)
         timings.append(time.perf_counter() - started)
-        print(f"  check_lake: {timings[-1]:.2f} s ({_load()})")
+        print(f"  check_lake: {timings[-1]:.2f} s ({load_average()})")
     checked = sum(o.rows_checked for o in outcomes if o.rule.kind.value in ("completeness",))
     median = statistics.median(timings)
     print(
@@ -137,7 +118,7 @@ def main() -> None:
     naive, rows, rules = naive_seconds(lake, as_of, period, args.naive_rows)
     print(
         f"naive pandas apply(axis=1), only the {rules} row rules of the monthly sources over {rows:,} rows: "
-        f"{naive:.1f} s (scaled from {args.naive_rows:,} rows per source; {_load()})"
+        f"{naive:.1f} s (scaled from {args.naive_rows:,} rows per source; {load_average()})"
     )
     print(
         f"ratio: the engine is {naive / median:.0f}× faster while doing more (table and cross-source rules)"

@@ -23,38 +23,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse
 import resource
 import statistics
-import tempfile
+import sys
 import time
 from datetime import date
 from pathlib import Path
 
-
-def _load() -> str:
-    one, five, _ = os.getloadavg()
-    return f"load {one:.2f}/{five:.2f}"
+sys.path.insert(0, str(Path(__file__).parent))
+from city import build_city, load_average
 
 
 def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
-
-
-def build_city(enterprises: int, months: int) -> Path:
-    from xinyidai.core.database import get_engine, session_factory
-    from xinyidai.core.migrations import upgrade
-    from xinyidai.data import service as data
-    from xinyidai.data.lake import Lake
-    from xinyidai.data.synth import generate_city
-
-    home = Path(tempfile.mkdtemp(prefix="xyd-rating-bench-"))
-    generate_city(home / "city", enterprises=enterprises, months=months, seed=1)
-    url = f"sqlite:///{home / 'bench.db'}"
-    upgrade(url)
-    session = session_factory(get_engine(url))()
-    try:
-        data.ingest_directory(home / "city", lake=Lake(home / "lake", fsync=False), session=session)
-    finally:
-        session.close()
-    return home
 
 
 def naive_score(card: object, rows: list[dict[str, object]]) -> float:
@@ -98,19 +77,19 @@ def main() -> None:
     from xinyidai.indicators.compute import compute_indicators
     from xinyidai.rating.expert import default_scorecard
 
-    home = args.home or build_city(args.enterprises, args.months)
+    home = args.home or build_city(args.enterprises, args.months, prefix="xyd-rating-bench-")
     lake = Lake(home / "lake", fsync=False)
     as_of = args.as_of or data.last_receipt_date(lake)
     if as_of is None:
         raise SystemExit(f"the lake under {home} is empty")
-    print(f"lake {home / 'lake'}; as of {as_of}; peak memory before {_peak_gb():.2f} GB; {_load()}")
+    print(f"lake {home / 'lake'}; as of {as_of}; peak memory before {_peak_gb():.2f} GB; {load_average()}")
 
     timings = []
     for _ in range(args.repeat):
         started = time.perf_counter()
         snapshot = compute_indicators(lake, as_of)
         timings.append(time.perf_counter() - started)
-        print(f"  indicators: {timings[-1]:.1f} s, peak memory {_peak_gb():.2f} GB ({_load()})")
+        print(f"  indicators: {timings[-1]:.1f} s, peak memory {_peak_gb():.2f} GB ({load_average()})")
     print(
         f"all {snapshot.num_columns - 1} indicators for {snapshot.num_rows:,} firms: "
         f"median {statistics.median(timings):.1f} s over {args.repeat} runs; peak memory {_peak_gb():.2f} GB"
@@ -124,7 +103,7 @@ def main() -> None:
         card.score(snapshot)
         score_times.append(time.perf_counter() - started)
     median = statistics.median(score_times)
-    print(f"scoring: median {median:.2f} s → {snapshot.num_rows / median:,.0f} firms/s ({_load()})")
+    print(f"scoring: median {median:.2f} s → {snapshot.num_rows / median:,.0f} firms/s ({load_average()})")
     sample = snapshot.slice(0, min(args.naive_rows, snapshot.num_rows)).to_pylist()
     naive = naive_score(card, sample) * snapshot.num_rows / len(sample)
     print(

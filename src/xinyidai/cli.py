@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,6 +26,17 @@ console = Console()
 
 def _settings() -> Settings:
     return get_settings()
+
+
+def _as_of_date(text: str | None) -> date:
+    """``--as-of``: a YYYY-MM-DD date, or today in Asia/Shanghai; exit 2 if it cannot be read."""
+    from xinyidai.core.clock import today_local
+
+    try:
+        return date.fromisoformat(text) if text else today_local()
+    except ValueError:
+        console.print("[red]日期格式不正确：--as-of 请用 YYYY-MM-DD[/red]")
+        raise typer.Exit(2) from None
 
 
 def _prepare(settings: Settings) -> None:
@@ -334,19 +346,13 @@ def indicators(
     ] = None,
 ) -> None:
     """Compute every indicator for every enterprise as of a date into a Parquet snapshot of the lake."""
-    from datetime import date
 
-    from xinyidai.core.clock import today_local
     from xinyidai.data import service as data
     from xinyidai.indicators import service as indicator_service
 
     settings = _settings()
     _prepare(settings)
-    try:
-        day = date.fromisoformat(as_of) if as_of else today_local()
-    except ValueError:
-        console.print("[red]日期格式不正确：--as-of 请用 YYYY-MM-DD[/red]")
-        raise typer.Exit(2) from None
+    day = _as_of_date(as_of)
     with console.status(f"正在计算 {day} 的企业指标……"):
         run = indicator_service.run_indicators(data.open_lake(settings), day)
     console.print(
@@ -365,10 +371,8 @@ def rate(
     ] = False,
 ) -> None:
     """Rate every enterprise with the active model; keep grade changes; tell downgraded enterprises."""
-    from datetime import date
 
     from xinyidai.accounts import service as accounts
-    from xinyidai.core.clock import today_local
     from xinyidai.core.database import get_engine, session_scope
     from xinyidai.core.i18n import translate
     from xinyidai.data import service as data
@@ -376,11 +380,7 @@ def rate(
 
     settings = _settings()
     _prepare(settings)
-    try:
-        day = date.fromisoformat(as_of) if as_of else today_local()
-    except ValueError:
-        console.print("[red]日期格式不正确：--as-of 请用 YYYY-MM-DD[/red]")
-        raise typer.Exit(2) from None
+    day = _as_of_date(as_of)
     try:
         with (
             console.status(f"正在评级（截至 {day}）……"),
