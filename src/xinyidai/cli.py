@@ -376,6 +376,7 @@ def rate(
     from xinyidai.core.database import get_engine, session_scope
     from xinyidai.core.i18n import translate
     from xinyidai.data import service as data
+    from xinyidai.rating import report_store
     from xinyidai.rating import service as rating
 
     settings = _settings()
@@ -386,8 +387,10 @@ def rate(
             console.status(f"正在评级（截至 {day}）……"),
             session_scope(get_engine(settings.database_url)) as session,
         ):
-            rated = rating.rate_all(session, data.open_lake(settings), day, recompute_indicators=recompute)
+            lake = data.open_lake(settings)
+            rated = rating.rate_all(session, lake, day, recompute_indicators=recompute)
             notified = accounts.notify_downgrades(session, rated.changes)
+            report_store.prepare_store(lake, day)  # so nobody waits for the first report of the day
             run = rated.run
             grades = "，".join(f"{g} 级 {n:,}" for g, n in run.grades.items())
             summary = (

@@ -25,6 +25,7 @@ from xinyidai.data.lake import Lake
 from xinyidai.data.models import RegistryEnterprise
 from xinyidai.data.synth import generate_city
 from xinyidai.data.synthetic import DEMO_CITY, registry_enterprises
+from xinyidai.rating import report_store
 from xinyidai.rating import service as rating_service
 
 # One shared demo password that satisfies the policy; demo logins are for trying the platform only.
@@ -139,11 +140,14 @@ def rate_city(session: Session, lake: Lake) -> None:
     if rating_service.rating_dates(lake):
         return
     as_of = data_service.last_receipt_date(lake)
-    if as_of is None:
+    registered = data_service.last_receipt_date(lake, "registration")
+    if as_of is None or registered is None:
         return
-    for day in (as_of - timedelta(days=91), as_of):
+    # The synthetic registry arrives late in the city's life: the earlier rating is the first day it is in.
+    for day in sorted({max(as_of - timedelta(days=91), registered), as_of}):
         rated = rating_service.rate_all(session, lake, day)
         accounts.notify_downgrades(session, rated.changes)
+        report_store.prepare_store(lake, day)
     session.commit()
 
 

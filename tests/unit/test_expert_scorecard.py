@@ -141,3 +141,12 @@ def test_an_invalid_configuration_is_refused_naming_the_problem(change: str, wor
         assert caught.value.params == {"name": "profit_of_the_moon"}
     if change == "knockout":
         assert "on_dishonest_list" in caught.value.params["problem"]  # the "did you mean"
+
+
+def test_knock_outs_agree_in_batch_and_one_by_one() -> None:
+    """Over 64 firms the rules run in DuckDB, below in Python: the grades must not depend on it."""
+    firms = [healthy(on_dishonest_list=i % 7 == 0, is_active=i % 11 != 0) for i in range(130)]
+    card = default_scorecard()
+    batch = card.score(table_of(*firms))
+    singles = [card.score(table_of(firm)).grade[0] for firm in firms]
+    assert list(batch.grade) == singles and "D" in singles and "A" in singles

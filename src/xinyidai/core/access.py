@@ -90,6 +90,7 @@ class Permission(StrEnum):
     DATA_PUSH = "data.push"  # a department's own system pushes rows of a source
     QUALITY_RUN = "data.quality.run"  # start a data-quality run now (it also runs daily)
     MODELS_READ = "rating.models.read"  # rating model versions, their configuration and evidence, runs
+    REPORT_READ = "rating.reports.read"  # another enterprise's full credit report (consent checked in rating)
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -115,6 +116,16 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.DATA_PUSH: frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
     Permission.QUALITY_RUN: frozenset({Role.DATA_ADMIN}),
     Permission.MODELS_READ: frozenset({Role.OPERATOR_ADMIN, Role.DATA_ADMIN, Role.AUDITOR}),
+    Permission.REPORT_READ: frozenset(
+        {
+            Role.INSTITUTION_ADMIN,
+            Role.ACCOUNT_MANAGER,
+            Role.RISK_OFFICER,
+            Role.OPERATOR_ADMIN,
+            Role.DATA_ADMIN,
+            Role.AUDITOR,
+        }
+    ),
 }
 
 

@@ -243,9 +243,10 @@ def has_quality_runs(session: Session) -> bool:
     return session.scalar(select(QualityRun.id).limit(1)) is not None
 
 
-def last_receipt_date(lake: Lake) -> date | None:
-    """The day (Asia/Shanghai) the newest delivery of any source arrived, or None for an empty lake."""
-    received = [b.received_at for s in catalogue().sources for b in lake.manifest(s).batches]
+def last_receipt_date(lake: Lake, source_id: str | None = None) -> date | None:
+    """The day (Asia/Shanghai) the newest delivery of any source (or of ``source_id``) arrived, or None."""
+    sources = [source_id] if source_id is not None else list(catalogue().sources)
+    received = [b.received_at for s in sources for b in lake.manifest(s).batches]
     return max(received).astimezone(SHANGHAI).date() if received else None
 
 

@@ -337,7 +337,7 @@ INDICATORS: tuple[Indicator, ...] = (
     indicator("employees_reported", "年报从业人数", "Employees (annual report)", FINA, "annual_reports",
               "arg_max(employees, year)", type="integer", unit="人"),
     indicator("total_assets", "资产总额", "Total assets (annual report)", FINA, "annual_reports",
-              "arg_max(total_assets, year)", unit="元"),
+              "arg_max(total_assets, year)", unit="万元"),
     indicator("debt_ratio", "资产负债率", "Liabilities / assets (annual report)", FINA, "annual_reports",
               "arg_max(total_liabilities / nullif(total_assets, 0), year)", unit="%", better=LOW),
     indicator("net_margin", "净利润率", "Net profit / revenue (annual report)", FINA, "annual_reports",

@@ -21,18 +21,33 @@ from xinyidai.indicators.compute import (
     write_snapshot,
 )
 from xinyidai.indicators.definitions import DIMENSIONS, INDICATORS, Dimension, Indicator
+from xinyidai.indicators.peers import (
+    MIN_PEERS,
+    PeerStanding,
+    division_of,
+    peer_standings,
+    percentile,
+    size_class,
+    write_peers,
+)
 
 __all__ = [
     "DIMENSIONS",
     "INDICATORS",
+    "MIN_PEERS",
     "Dimension",
     "Indicator",
     "IndicatorRun",
+    "PeerStanding",
+    "division_of",
     "enterprise_indicators",
     "field_catalogue",
     "library_version",
     "load_snapshot",
+    "peer_standings",
+    "percentile",
     "run_indicators",
+    "size_class",
     "snapshot_dates",
 ]
 
@@ -49,10 +64,12 @@ class IndicatorRun:
 
 
 def run_indicators(lake: Lake, as_of: date) -> IndicatorRun:
-    """Compute every indicator for every enterprise as of ``as_of`` and store the snapshot (idempotent)."""
+    """Compute every indicator for every enterprise as of ``as_of`` and store the snapshot (idempotent),
+    with its peer table: the quantiles of each indicator per industry and size class (``peers``)."""
     started = time.perf_counter()
     table = compute_indicators(lake, as_of)
     path = write_snapshot(lake, as_of, table)
+    write_peers(lake, as_of)
     return IndicatorRun(as_of, path, table.num_rows, table.num_columns - 1, time.perf_counter() - started)
 
 

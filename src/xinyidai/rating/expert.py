@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 _BY_ID = {i.id: i for i in INDICATORS}
+_ONE_BY_ONE = 64  # up to this many firms, knock-out rules are evaluated record by record
 
 
 class ModelConfigError(ValidationFailed):
@@ -158,7 +159,11 @@ class ExpertScorecard:
 
     # -- scoring ----------------------------------------------------------------------------------------
     def score(self, snapshot: pa.Table) -> Scored:
-        """Score every firm of an indicator snapshot (vectorised)."""
+        """Score every firm of an indicator snapshot (vectorised).
+
+        Knock-out rules run in DuckDB over a batch and, for a handful of firms (one firm's page), with the
+        expression language's one-record evaluator, which gives the same answers without a connection.
+        """
         factors = self.factors
         n = snapshot.num_rows
         points = np.empty((n, len(factors)), dtype=np.float64)
@@ -184,10 +189,14 @@ class ExpertScorecard:
         for g, minimum in reversed(self.cutoffs[:-1]):
             grade[score >= minimum] = g
         knocked = np.full(n, -1, dtype=np.int16)
+        records = snapshot.to_pylist() if n <= _ONE_BY_ONE else None
         for k_index, knockout in reversed(list(enumerate(self.knockouts))):
             rule = compile_expression(knockout.rule, field_catalogue())
-            matches = rule.matches_batch(snapshot.select(sorted(rule.fields)))
-            hit = np.asarray(matches.to_numpy(zero_copy_only=False), dtype=bool)
+            if records is not None:
+                hit = np.array([rule.matches(r) for r in records], dtype=bool)
+            else:
+                matches = rule.matches_batch(snapshot.select(sorted(rule.fields)))
+                hit = np.asarray(matches.to_numpy(zero_copy_only=False), dtype=bool)
             knocked[hit] = k_index
             grade[hit] = knockout.grade
         uscc = np.asarray(snapshot["uscc"].to_numpy(zero_copy_only=False), dtype=object)

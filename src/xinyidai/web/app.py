@@ -19,6 +19,7 @@ from xinyidai.core.logging import configure_logging
 from xinyidai.core.settings import Settings, get_settings
 from xinyidai.web import ops
 from xinyidai.web.api import data as data_api
+from xinyidai.web.api import reports as reports_api
 from xinyidai.web.api import v1
 from xinyidai.web.deps import CSRF_COOKIE, LOCALE_COOKIE, read_form, resolve_actor, verify_csrf
 from xinyidai.web.middleware import (
@@ -28,6 +29,7 @@ from xinyidai.web.middleware import (
     SecurityHeadersMiddleware,
 )
 from xinyidai.web.pages import auth, data, home, notifications, operator, org, quality, rating
+from xinyidai.web.pages import reports as report_pages
 from xinyidai.web.problems import install_handlers
 
 
@@ -89,10 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quality.router,
         notifications.router,
         rating.router,
+        report_pages.router,
     ):
         app.include_router(pages, dependencies=common, include_in_schema=False)
     app.include_router(v1.router, dependencies=common)
     app.include_router(data_api.router, dependencies=common)
+    app.include_router(reports_api.router, dependencies=common)
     app.include_router(ops.router)
 
     static_dir = resources.files("xinyidai.web") / "static"

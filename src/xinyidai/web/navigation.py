@@ -30,7 +30,7 @@ NAVIGATION: dict[OrgKind, tuple[NavItem, ...]] = {
     OrgKind.ENTERPRISE: (
         NavItem(N_("Home"), "/enterprise", Permission.ENTERPRISE_HOME),
         NavItem(N_("My credit rating"), "/enterprise/rating", Permission.ENTERPRISE_HOME),
-        NavItem(N_("Credit report")),
+        NavItem(N_("Credit report"), "/enterprise/report", Permission.ENTERPRISE_HOME),
         NavItem(N_("Financing needs")),
         NavItem(N_("Authorisations")),
         NavItem(N_("Offers and applications")),
