@@ -83,16 +83,33 @@ class KnockOut:
 
 @dataclass(frozen=True)
 class Scored:
-    """Scores of a snapshot: per firm the score (0–1000), grade, knock-out (index or -1), completeness,
-    and the points of every factor (firms × factors) for the reasons."""
+    """Scores of a snapshot, per firm: score (0–1000), grade (as an index into ``grades``), knock-out
+    (index or -1), completeness, and every factor's points (factors × firms) for the reasons."""
 
-    uscc: np.ndarray
+    uscc: pa.ChunkedArray | pa.Array
     score: np.ndarray
-    grade: np.ndarray
+    grade_index: np.ndarray
+    grades: tuple[str, ...]
     knocked_out: np.ndarray
     completeness: np.ndarray
     points: np.ndarray
     values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def grade(self) -> np.ndarray:
+        """The grades as strings (an object array; for a million firms prefer :meth:`grade_array`)."""
+        grades: np.ndarray = np.asarray(self.grades, dtype=object)[self.grade_index]
+        return grades
+
+    def grade_array(self) -> pa.Array:
+        """The grades as an Arrow string array, built without a Python string per firm."""
+        return pa.DictionaryArray.from_arrays(pa.array(self.grade_index), pa.array(self.grades)).cast(
+            pa.string()
+        )
+
+    def grade_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.grade_index, minlength=len(self.grades))
+        return {g: int(n) for g, n in zip(self.grades, counts, strict=True) if n}
 
 
 @dataclass(frozen=True)
@@ -158,36 +175,47 @@ class ExpertScorecard:
         return [(d.dimension, d.weight / len(d.factors), f) for d in self.dimensions for f in d.factors]
 
     # -- scoring ----------------------------------------------------------------------------------------
-    def score(self, snapshot: pa.Table) -> Scored:
+    def score(self, snapshot: pa.Table, *, details: bool = True) -> Scored:
         """Score every firm of an indicator snapshot (vectorised).
 
+        With ``details`` the result keeps every factor's points and values, which :meth:`reasons` needs;
+        rating a whole city leaves them out (a million firms × 35 factors is half a gigabyte).
         Knock-out rules run in DuckDB over a batch and, for a handful of firms (one firm's page), with the
         expression language's one-record evaluator, which gives the same answers without a connection.
         """
         factors = self.factors
         n = snapshot.num_rows
-        points = np.empty((n, len(factors)), dtype=np.float64)
-        present = np.empty((n, len(factors)), dtype=bool)
+        # factors × firms: each factor's points are one contiguous row
+        points = np.empty((len(factors), n) if details else (0, 0), dtype=np.float64)
+        present = np.empty((len(factors), n) if details else (0, 0), dtype=bool)
         values: dict[str, np.ndarray] = {}
-        for j, (_, _, f) in enumerate(factors):
+        total = np.zeros(n, dtype=np.float64)
+        completeness = np.zeros(n, dtype=np.float64)
+        factor_points = np.empty(n, dtype=np.float64)
+        for j, (_, weight, f) in enumerate(factors):
             # as floats, NULL as NaN (booleans become 0/1)
             value = np.asarray(
                 snapshot[f.indicator].cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
             )
-            values[f.indicator] = value
-            known = ~np.isnan(value)
-            uppers = np.array([b.upper if b.upper is not None else np.inf for b in f.bands])
-            band_points = np.array([b.points for b in f.bands], dtype=np.float64)
-            index = np.searchsorted(uppers, np.where(known, value, 0.0), side="right")
-            index = np.minimum(index, len(f.bands) - 1)
-            points[:, j] = np.where(known, band_points[index], f.missing_points)
-            present[:, j] = known
-        weights = np.array([w for _, w, _ in factors])
-        score = np.round(10.0 * points @ weights, 1)
-        completeness = present @ weights
-        grade = np.full(n, self.cutoffs[-1][0], dtype=object)
-        for g, minimum in reversed(self.cutoffs[:-1]):
-            grade[score >= minimum] = g
+            # the bands' upper bounds without the open last one: a value's band is how many it reaches;
+            # NaN sorts past them all, to one more slot that holds the points for a missing value
+            uppers = np.array([b.upper for b in f.bands[:-1]], dtype=np.float64)
+            index = np.searchsorted(uppers, value, side="right")
+            missing = np.isnan(value)
+            np.putmask(index, missing, len(f.bands))
+            slots = np.array([*(b.points for b in f.bands), f.missing_points], dtype=np.float64)
+            np.take(slots, index, out=factor_points)
+            total += weight * factor_points
+            np.add(completeness, weight, out=completeness, where=~missing)
+            if details:
+                values[f.indicator] = value
+                points[j] = factor_points
+                np.logical_not(missing, out=present[j])
+        score = np.round(10.0 * total, 1)
+        grades = tuple(g for g, _ in self.cutoffs)
+        minimums = np.array([m for _, m in self.cutoffs[:-1]])
+        # cut-offs fall from the best grade: the grade is how many cut-offs the score fails to reach
+        grade_index = (score[:, None] < minimums[None, :]).sum(axis=1).astype(np.int8)
         knocked = np.full(n, -1, dtype=np.int16)
         records = snapshot.to_pylist() if n <= _ONE_BY_ONE else None
         for k_index, knockout in reversed(list(enumerate(self.knockouts))):
@@ -198,15 +226,14 @@ class ExpertScorecard:
                 matches = rule.matches_batch(snapshot.select(sorted(rule.fields)))
                 hit = np.asarray(matches.to_numpy(zero_copy_only=False), dtype=bool)
             knocked[hit] = k_index
-            grade[hit] = knockout.grade
-        uscc = np.asarray(snapshot["uscc"].to_numpy(zero_copy_only=False), dtype=object)
-        return Scored(uscc, score, grade, knocked, completeness, points, values)
+            grade_index[hit] = grades.index(knockout.grade)
+        return Scored(snapshot["uscc"], score, grade_index, grades, knocked, completeness, points, values)
 
     def reasons(self, scored: Scored, row: int, *, top: int = 3) -> dict[str, Any]:
         """The reasons of one firm's rating: knock-out, what pulled the score down and up, completeness."""
         factors = self.factors
         weights = np.array([w for _, w, _ in factors])
-        points = scored.points[row]
+        points = scored.points[:, row]
         down = np.argsort(-(100.0 - points) * weights, kind="stable")[:top]
         up = np.argsort(-points * weights, kind="stable")[:top]
         knocked = int(scored.knocked_out[row])

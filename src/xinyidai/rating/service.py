@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -165,12 +164,12 @@ def rate_all(session: Session, lake: Lake, as_of: date, *, recompute_indicators:
     snapshot = indicators.load_snapshot(lake, as_of)
     model = ensure_default_model(session)
     scorecard = scorecard_of(model)
-    scored = scorecard.score(snapshot)
+    scored = scorecard.score(snapshot, details=False)
     table = pa.table(
         {
-            "uscc": pa.array(scored.uscc, pa.string()),
+            "uscc": scored.uscc,
             "score": pa.array(scored.score, pa.float64()),
-            "grade": pa.array(scored.grade, pa.string()),
+            "grade": scored.grade_array(),
             "completeness": pa.array(scored.completeness, pa.float64()),
             "knocked_out": pa.array(scored.knocked_out, pa.int16()),
             "model_id": pa.array(np.full(len(scored.uscc), model.id), pa.int32()),
@@ -188,7 +187,7 @@ def rate_all(session: Session, lake: Lake, as_of: date, *, recompute_indicators:
         as_of=as_of,
         model_id=model.id,
         enterprises=table.num_rows,
-        grades=dict(sorted(Counter(scored.grade.tolist()).items())),
+        grades=dict(sorted(scored.grade_counts().items())),
         upgrades=len(changes) - downgrades,
         downgrades=downgrades,
         snapshot_path=str(path.relative_to(lake.root)),
