@@ -1,90 +1,127 @@
-"""Baseline benchmarks for the platform skeleton.
+"""Run the benchmarks: ``make bench`` runs this with its defaults (about 15 minutes on 2 cores).
 
-    make bench            # or: .venv/bin/python bench/run.py [--requests N]
+    .venv/bin/python bench/run.py                        # every benchmark, default sizes
+    .venv/bin/python bench/run.py --only ingest,synth    # some of them
+    .venv/bin/python bench/run.py --full                 # the issues' sizes: a 1,000,000-firm city
+    .venv/bin/python bench/run.py --home /tmp/xyd-home-1m   # quality and rating over a lake built before
 
-Measures, in-process (FastAPI TestClient over a demo city in a temporary SQLite database):
-median and p95 latency of common requests, and the USCC validator's throughput. Each figure is the
-median of its samples; run it twice side by side with a baseline before quoting a ratio.
+Benchmarks (each runs as its own process, so its memory and start-up are its own):
+
+- ``web``: the skeleton's request latencies and USCC validation (``bench/web_bench.py``);
+- ``ingest``: CSV ingestion with validation, rows per second, beside a naive row-by-row pandas
+  version of the same checks (``bench/ingest_bench.py``);
+- ``synth``: the synthetic city generator, wall time and peak memory (``bench/synth_bench.py``);
+- ``synth-naive``: one source generated row by row in plain Python against the vectorised generator;
+- ``quality``: every data-quality rule over one month (``bench/quality_bench.py``);
+- ``rating``: every indicator for every firm, then scoring (``bench/rating_bench.py``);
+- ``report``: credit report page, JSON and PDF latency (``bench/report_bench.py``);
+- ``scorecard``: fitting the statistical scorecard beside other libraries (``bench/scorecard_bench.py``;
+  100,000 rows without toad by default, its own defaults with ``--full``).
+
+Without ``--home``, quality and rating build a small city of their own first (not timed).
+
+The machine is shared and has 2 cores: the load average is printed before and after each benchmark,
+next to its wall time, CPU time and peak resident memory (measured by this process with ``wait4``).
+Quote medians, with the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import tempfile
+import subprocess
+import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+HERE = Path(__file__).resolve().parent
+ORDER = ("web", "ingest", "synth", "synth-naive", "quality", "rating", "report", "scorecard")
 
 
-def timed(samples: int, call: Callable[[], object]) -> tuple[float, float]:
-    durations = []
-    for _ in range(samples):
-        start = time.perf_counter()
-        call()
-        durations.append((time.perf_counter() - start) * 1000)
-    durations.sort()
-    return statistics.median(durations), durations[int(len(durations) * 0.95) - 1]
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def commands(args: argparse.Namespace) -> dict[str, list[str]]:
+    """The command line of each benchmark for these options."""
+    python = sys.executable
+    enterprises = 1_000_000 if args.full else args.enterprises
+    home = ["--home", str(args.home)] if args.home else []
+    scorecard = [] if args.full else ["--rows", "100000", "--holdout", "50000", "--skip", "toad"]
+    return {
+        "web": [python, str(HERE / "web_bench.py"), "--requests", str(args.requests)],
+        "ingest": [
+            python,
+            str(HERE / "ingest_bench.py"),
+            "--rows",
+            str(args.rows),
+            "--repeat",
+            str(args.repeat),
+        ],
+        "synth": [
+            python,
+            str(HERE / "synth_bench.py"),
+            "--enterprises",
+            str(enterprises),
+            "--months",
+            "24",
+            "--seed",
+            "1",
+        ],
+        "synth-naive": [python, str(HERE / "synth_bench.py"), "--naive", "--naive-enterprises", "20000"],
+        "quality": [python, str(HERE / "quality_bench.py"), *home],
+        "rating": [python, str(HERE / "rating_bench.py"), *home],
+        "report": [python, str(HERE / "report_bench.py")],
+        "scorecard": [python, str(HERE / "scorecard_bench.py"), *scorecard],
+    }
+
+
+def run(name: str, argv: list[str]) -> tuple[float, float, float, int]:
+    """Run one benchmark, its output passed through; returns wall s, CPU s, peak RSS MB, exit code."""
+    print(f"\n=== {name}: {' '.join(argv)}", flush=True)
+    print(f"    load average before: {load()}", flush=True)
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    started = time.perf_counter()
+    child = subprocess.Popen(argv, env=env)  # noqa: S603 — our own scripts, with our interpreter
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    cpu = usage.ru_utime + usage.ru_stime
+    peak = usage.ru_maxrss / 1024
+    print(
+        f"    {name}: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak:,.0f} MB, exit {child.returncode};"
+        f" load average after: {load()}",
+        flush=True,
+    )
+    return wall, cpu, peak, child.returncode
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--requests", type=int, default=300)
-    args = parser.parse_args()
-
-    import re
-
-    from fastapi.testclient import TestClient
-
-    from xinyidai import demo
-    from xinyidai.core.database import get_engine, session_scope
-    from xinyidai.core.migrations import upgrade
-    from xinyidai.core.settings import Settings
-    from xinyidai.core.uscc import is_valid_uscc, make_uscc
-    from xinyidai.web.app import create_app
-
-    home = Path(tempfile.mkdtemp(prefix="xyd-bench-"))
-    url = f"sqlite:///{home / 'bench.db'}"
-    upgrade(url)
-    with session_scope(get_engine(url)) as session:
-        demo.build(session)
-    settings = Settings(
-        home=home, database_url=url, environment="test", secret_key="b" * 48, log_level="WARNING"
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    client = TestClient(create_app(settings), base_url="https://testserver")
+    parser.add_argument("--only", help=f"comma-separated, from: {', '.join(ORDER)} (default: all)")
+    parser.add_argument("--full", action="store_true", help="the synthetic city at 1,000,000 firms")
+    parser.add_argument("--enterprises", type=int, default=250_000, help="synthetic city size without --full")
+    parser.add_argument("--rows", type=int, default=2_000_000, help="rows of the ingestion benchmark")
+    parser.add_argument("--repeat", type=int, default=5, help="timed ingestions (the median is quoted)")
+    parser.add_argument("--requests", type=int, default=300, help="requests per web measurement")
+    parser.add_argument("--home", type=Path, help="an XYD_HOME whose lake holds a city (quality, rating)")
+    args = parser.parse_args()
+    chosen = ORDER if not args.only else tuple(n.strip() for n in args.only.split(",") if n.strip())
+    unknown = [n for n in chosen if n not in ORDER]
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(ORDER)}")
 
-    def login() -> None:
-        page = client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-        client.post(
-            "/login",
-            data={"username": "bank_manager", "password": demo.DEMO_PASSWORD, "csrf_token": token},
-            follow_redirects=False,
-        )
-
-    rows = [
-        ("GET /healthz", *timed(args.requests, lambda: client.get("/healthz"))),
-        ("GET /login (page)", *timed(args.requests, lambda: client.get("/login"))),
-        ("login: GET form + POST (argon2id)", *timed(max(10, args.requests // 10), login)),
-    ]
-    rows += [
-        ("GET /institution (logged in)", *timed(args.requests, lambda: client.get("/institution"))),
-        ("GET /api/v1/me (logged in)", *timed(args.requests, lambda: client.get("/api/v1/me"))),
-    ]
-    codes = [make_uscc("371002", f"MA{i:06d}") for i in range(100_000)]
-    start = time.perf_counter()
-    valid = sum(is_valid_uscc(c) for c in codes)
-    per_second = len(codes) / (time.perf_counter() - start)
-    assert valid == len(codes)
-
-    print("| measurement | median ms | p95 ms |")
-    print("|---|---|---|")
-    for name, median, p95 in rows:
-        print(f"| {name} | {median:.2f} | {p95:.2f} |")
-    print(f"\nUSCC validation: {per_second:,.0f} codes/s ({len(codes):,} codes)")
+    print(f"{os.cpu_count()} CPUs; load average {load()}; python {sys.version.split()[0]}")
+    argv = commands(args)
+    results = {name: run(name, argv[name]) for name in ORDER if name in chosen}
+    print("\n| benchmark | wall s | CPU s | peak RSS MB | exit |")
+    print("|---|---|---|---|---|")
+    for name, (wall, cpu, peak, code) in results.items():
+        print(f"| {name} | {wall:.1f} | {cpu:.1f} | {peak:,.0f} | {code} |")
+    if any(code for *_, code in results.values()):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
