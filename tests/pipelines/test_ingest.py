@@ -277,6 +277,20 @@ def test_header_unit_converts_amounts(write: Write, ingest: Ingest, lake: Lake) 
     assert rows_of(lake, "social_security")[0]["contributions"] == Decimal("15000.00")
 
 
+def test_an_amount_too_large_once_its_header_unit_applies_is_refused_alone(
+    write: Write, ingest: Ingest, lake: Lake
+) -> None:
+    header = [*SS_HEADER[:5], "缴费金额（万元）", "欠费金额"]
+    rows = [
+        header,
+        [CODES[0], "2024-01", 1, 0, 0, "9999999999999", "3"],
+        [CODES[1], "2024-01", 1, 0, 0, "2", "0"],
+    ]
+    result = ingest("social_security", write("huge.csv", rows))
+    assert result.ok and result.rows_accepted == 1 and dict(result.rejects_by_reason) == {"out_of_range": 1}
+    assert rows_of(lake, "social_security")[0]["contributions"] == Decimal("20000.00")
+
+
 def test_xlsx_with_a_merged_two_row_header(tmp_path: Path, ingest: Ingest, lake: Lake) -> None:
     from openpyxl import Workbook
 

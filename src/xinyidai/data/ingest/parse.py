@@ -487,10 +487,14 @@ def _parse_decimal(column: pa.Array, field: Field, scale: np.ndarray | None) -> 
         rest = ~cleaned_fast & ~cleaned_empty
         slow = odd[rest]
         slow_texts = pc.filter(cleaned, pa.array(rest)).to_pylist()
-    if scale is not None:
-        fen *= 10 ** np.clip(exponents, 0, 8)
-    ok = fast.copy()
     too_big = np.zeros(n, dtype=bool)
+    if scale is not None:
+        factor = 10 ** np.clip(exponents, 0, 8)
+        # a plain amount under a 万元 header may pass decimal(18, 2) (or int64) once scaled: refuse the row
+        too_big = fast & (np.abs(fen) >= _FEN_LIMIT // factor)
+        fen[too_big] = 0
+        fen *= factor
+    ok = fast.copy()
     for i, text in zip(slow.tolist(), slow_texts, strict=True):
         parsed = _decimal_fen(text, int(exponents[i]), field_exponent)
         if parsed is None:
