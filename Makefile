@@ -55,8 +55,9 @@ test: install-dev browser lint typecheck pytest
 messages:
 	$(BIN)/python tools/i18n.py update
 
-# Every benchmark at default sizes (~10 min on 2 cores); BENCH_ARGS=--full for the 1,000,000-firm city,
-# BENCH_ARGS="--only ingest" for one (see bench/run.py). pandas is the naive baselines' tool, not a dependency.
+# Every benchmark at default sizes (~15 min on 2 cores); BENCH_ARGS=--full for the 1,000,000-firm city,
+# BENCH_ARGS="--only ingest" for one, BENCH_ARGS="--home DIR" for quality/rating over a built lake
+# (see bench/run.py). pandas is the naive baselines' tool.
 bench: install-dev
 	$(BIN)/pip install --quiet -c requirements.lock 'pandas>=2.2'
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

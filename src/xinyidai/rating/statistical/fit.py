@@ -17,7 +17,10 @@ libraries DESIGN.md fixes:
 Speed: optbinning's own pre-binning fits a decision tree per feature, which dominates on a million rows.
 By default the pre-bins are equal-frequency quantiles computed with numpy (``prebinning="quantile"``)
 and handed to ``OptimalBinning`` as candidate splits; the optimiser then chooses among them exactly as
-it would among the tree's. ``prebinning="cart"`` restores optbinning's default.
+it would among the tree's. Quantiles are not placed where the default rate changes, as the tree's
+splits are, so 30 of them are offered instead of optbinning's 20: still far cheaper than the tree on a
+million rows, and as good or better a ranking (see docs/benchmarks.md). ``prebinning="cart"`` restores
+optbinning's default.
 """
 
 from __future__ import annotations
@@ -324,7 +327,7 @@ def fit_scorecard(
     monotonic_trend: str | Mapping[str, str] = "auto_asc_desc",
     max_n_bins: int = 6,
     min_bin_size: float = 0.05,
-    max_n_prebins: int = 20,
+    max_n_prebins: int = 30,
     prebinning: Literal["quantile", "cart"] = "quantile",
     min_iv: float = 0.02,
     max_correlation: float = 0.8,
