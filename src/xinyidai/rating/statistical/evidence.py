@@ -28,8 +28,9 @@ from xinyidai.rating.statistical.errors import ScorecardConfigError
 _EMPTY_SHARE = 1e-6
 
 
-def _scores_and_outcomes(scores: ArrayLike, outcomes: ArrayLike) -> tuple[FloatArray, NDArray[np.bool_]]:
-    s = np.asarray(scores, dtype=np.float64).ravel()
+def _values_and_outcomes(values: ArrayLike, outcomes: ArrayLike) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Values as floats (NaN allowed) and outcomes as 'defaulted', checked to match and to be 0/1."""
+    s = np.asarray(values, dtype=np.float64).ravel()
     y = np.asarray(outcomes).ravel()
     if s.shape != y.shape:
         raise ScorecardConfigError(
@@ -44,6 +45,11 @@ def _scores_and_outcomes(scores: ArrayLike, outcomes: ArrayLike) -> tuple[FloatA
             field="target",
             value=str(y[~(bad | (y == 0))][0]),
         )
+    return s, bad
+
+
+def _scores_and_outcomes(scores: ArrayLike, outcomes: ArrayLike) -> tuple[FloatArray, NDArray[np.bool_]]:
+    s, bad = _values_and_outcomes(scores, outcomes)
     if np.isnan(s).any():
         raise ScorecardConfigError("The scores contain missing values", field="scores")
     return s, bad
@@ -124,15 +130,7 @@ def information_value(
 
     Rule of thumb: IV < 0.02 useless, 0.02–0.1 weak, 0.1–0.3 medium, > 0.3 strong.
     """
-    v = np.asarray(values, dtype=np.float64).ravel()
-    y = np.asarray(outcomes).ravel()
-    if v.shape != y.shape:
-        raise ScorecardConfigError(
-            "The scores (%(scores)s) and outcomes (%(outcomes)s) have different lengths",
-            scores=v.size,
-            outcomes=y.size,
-        )
-    bad = y == 1
+    v, bad = _values_and_outcomes(values, outcomes)
     missing = np.isnan(v)
     if edges is None:
         finite = v[~missing]
