@@ -6,8 +6,9 @@ from xinyidai.accounts import models as accounts_models
 from xinyidai.core import audit, notifications
 from xinyidai.core.database import Base
 from xinyidai.data import models as data_models
+from xinyidai.market import models as market_models
 from xinyidai.rating import models as rating_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "audit", "data_models", "metadata", "notifications", "rating_models"]
+__all__ = ["accounts_models", "audit", "data_models", "market_models", "metadata", "notifications", "rating_models"]

@@ -90,7 +90,19 @@ class Permission(StrEnum):
     DATA_PUSH = "data.push"  # a department's own system pushes rows of a source
     QUALITY_RUN = "data.quality.run"  # start a data-quality run now (it also runs daily)
     MODELS_READ = "rating.models.read"  # rating model versions, their configuration and evidence, runs
-    REPORT_READ = "rating.reports.read"  # another enterprise's full credit report (consent checked in rating)
+    MODELS_MANAGE = "rating.models.manage"  # back-test, activate, edit and train model versions; thresholds
+    REPORT_READ = "rating.reports.read"  # another enterprise's full credit report (consent checked in market)
+    PRODUCTS_BROWSE = "market.products.browse"  # listed products (the financial supermarket)
+    PRODUCTS_MANAGE = "market.products.manage"  # an institution's own products: draft, submit, delist, import
+    PRODUCTS_REVIEW = "market.products.review"  # the operator lists or sends back submitted products
+    ENTERPRISE_FINANCE = "market.enterprise"  # an enterprise's needs, offers, applications, loans, who looked
+    CONSENT_SIGN = "market.consents.sign"  # give or revoke an authorisation to see the full report
+    INSTITUTION_WORKBENCH = "market.institution"  # the need pool, own orders, applications, loans, consents
+    ORDERS_WORK = "market.orders.work"  # grab needs, make offers, accept applications, disburse, report loans
+    CREDIT_DECIDE = "market.credit.decide"  # approve or reject an application
+    WHITELISTS_MANAGE = "market.whitelists.manage"  # a department's whitelists
+    DISPATCH = "market.dispatch"  # dispatch needs and whitelisted firms to institutions
+    MARKET_STATISTICS = "market.statistics"  # institution ranking and market figures
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -116,6 +128,7 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.DATA_PUSH: frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
     Permission.QUALITY_RUN: frozenset({Role.DATA_ADMIN}),
     Permission.MODELS_READ: frozenset({Role.OPERATOR_ADMIN, Role.DATA_ADMIN, Role.AUDITOR}),
+    Permission.MODELS_MANAGE: frozenset({Role.OPERATOR_ADMIN}),
     Permission.REPORT_READ: frozenset(
         {
             Role.INSTITUTION_ADMIN,
@@ -125,6 +138,23 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
             Role.DATA_ADMIN,
             Role.AUDITOR,
         }
+    ),
+    Permission.PRODUCTS_BROWSE: ALL_ROLES,
+    Permission.PRODUCTS_MANAGE: frozenset({Role.INSTITUTION_ADMIN, Role.ACCOUNT_MANAGER}),
+    Permission.PRODUCTS_REVIEW: frozenset({Role.OPERATOR_ADMIN}),
+    Permission.ENTERPRISE_FINANCE: frozenset({Role.ENTERPRISE_ADMIN, Role.ENTERPRISE_STAFF}),
+    # Authorising a look at the enterprise's data is a legal act of the enterprise: its admin signs.
+    Permission.CONSENT_SIGN: frozenset({Role.ENTERPRISE_ADMIN}),
+    Permission.INSTITUTION_WORKBENCH: frozenset(
+        {Role.INSTITUTION_ADMIN, Role.ACCOUNT_MANAGER, Role.RISK_OFFICER}
+    ),
+    Permission.ORDERS_WORK: frozenset({Role.INSTITUTION_ADMIN, Role.ACCOUNT_MANAGER}),
+    # Separation of duties: the account manager brings the business in, the risk officer decides.
+    Permission.CREDIT_DECIDE: frozenset({Role.INSTITUTION_ADMIN, Role.RISK_OFFICER}),
+    Permission.WHITELISTS_MANAGE: frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
+    Permission.DISPATCH: frozenset({Role.OPERATOR_ADMIN, Role.DEPARTMENT_ADMIN}),
+    Permission.MARKET_STATISTICS: frozenset(
+        {Role.OPERATOR_ADMIN, Role.AUDITOR, Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.FUND_MANAGER}
     ),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,3 +32,11 @@ def end_of_day(day: date) -> datetime:
 def today_local() -> date:
     """Today's date in Asia/Shanghai."""
     return utcnow().astimezone(SHANGHAI).date()
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole months, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
+    year, month0 = divmod(day.month - 1 + months, 12)
+    year += day.year
+    last = calendar.monthrange(year, month0 + 1)[1]
+    return date(year, month0 + 1, min(day.day, last))

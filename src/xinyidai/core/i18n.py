@@ -48,9 +48,14 @@ def gettext(message: str, locale: str = DEFAULT_LOCALE) -> str:
 
 
 def translate(message: str, params: dict[str, Any] | None = None, locale: str = DEFAULT_LOCALE) -> str:
-    """Translate a message id and fill its ``%(name)s`` placeholders."""
+    """Translate a message id and fill its ``%(name)s`` placeholders.
+
+    Parameters named ``*_label`` are message ids themselves (a state, an action) and are translated too.
+    """
     text = gettext(message, locale)
     if params:
+        params = {k: gettext(v, locale) if k.endswith("_label") and isinstance(v, str) else v
+                  for k, v in params.items()}  # fmt: skip
         try:
             return text % params
         except (KeyError, ValueError, TypeError):

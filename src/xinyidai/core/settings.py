@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     api_token_minutes: int = 60
     log_level: str = "INFO"
+    # The marketplace: how many institutions may hold one need (抢单), how long a need stays open,
+    # and how many working days an institution has for each move on an application.
+    market_max_holders: int = Field(default=3, ge=1, le=20)
+    market_need_days: int = Field(default=30, ge=1, le=365)
+    market_sla_working_days: int = Field(default=3, ge=1, le=30)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
