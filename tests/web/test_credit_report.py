@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import zlib
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,13 +16,18 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, select
 
 from tests.conftest import LoggedIn, new_client
+from xinyidai.accounts import service as accounts
 from xinyidai.accounts.models import User
 from xinyidai.core import i18n
 from xinyidai.core.audit import AuditRecord
 from xinyidai.core.database import session_factory, session_scope
+from xinyidai.core.clock import today_local
 from xinyidai.core.settings import Settings
 from xinyidai.core.uscc import ALPHABET, make_uscc
 from xinyidai.data import service as data
+from xinyidai.market import service as market
+from xinyidai.market.models import Consent, ReportQuery
+from xinyidai.market.schemas import ConsentInput
 from xinyidai.rating import service as rating
 
 AS_OF = date(2026, 1, 20)
@@ -123,7 +128,18 @@ def city(engine: Engine, settings: Settings, tmp_path: Path, world: object) -> s
     )
     with session_scope(engine) as db:
         rating.rate_all(db, data.open_lake(settings), AS_OF)
+    authorise_bank(engine)
     return uscc
+
+
+def authorise_bank(engine: Engine) -> None:
+    """The enterprise authorises its bank to read its full report for loan review and post-loan management."""
+    with session_scope(engine) as db:
+        ent = accounts.principal_for(db.scalars(select(User).where(User.username == "ent_admin")).one())
+        bank = db.scalars(select(User).where(User.username == "bank_manager")).one()
+        for purpose in ("loan_review", "post_loan"):
+            market.give_consent(db, ent, ConsentInput(institution_id=bank.organisation_id, purpose=purpose,
+                                                      expires_on=today_local() + timedelta(days=30)))  # fmt: skip
 
 
 def report_views(engine: Engine) -> list[AuditRecord]:
@@ -333,10 +349,30 @@ def test_an_unknown_or_unrated_enterprise_is_not_found(
     with session_scope(engine) as db:
         rating.rate_all(db, data.open_lake(settings), AS_OF)  # nobody is in the lake: nobody is rated
     problem = bank.get("/api/v1/reports/91110000600037341L").json()  # valid, but in no registry
-    assert problem["status"] == 404
-    assert problem["detail"] == i18n.translate("No enterprise with this unified social credit code is known")
+    assert problem["status"] == 403  # nobody there gave a consent, whether it exists or not
+    authorise_bank(engine)
     assert bank.get(f"/api/v1/reports/{own_uscc(engine)}").json()["detail"] == i18n.translate(
         "This enterprise has no rating yet"
     )
     assert bank.get("/reports/not-a-code").status_code == 404
     assert report_views(engine) == []
+
+
+def test_an_institution_without_a_live_consent_is_refused_and_the_attempt_recorded(
+    login: Callable[[str], LoggedIn], city: str, engine: Engine
+) -> None:
+    bank = login("bank_manager").client
+    assert bank.get(f"/reports/{city}?purpose=loan_review").status_code == 200
+    with session_scope(engine) as db:
+        for consent in db.scalars(select(Consent).where(Consent.uscc == city)):
+            consent.status = "revoked"  # the enterprise revokes both
+    refused = bank.get(f"/reports/{city}?purpose=loan_review")
+    assert refused.status_code == 403
+    assert i18n.translate(market.ConsentRequired.title) in refused.text
+    assert bank.get(f"/api/v1/reports/{city}?purpose=post_loan").status_code == 403
+    assert bank.get(f"/reports/{city}.pdf").status_code == 403
+    with session_scope(engine) as db:
+        looks = [(q.result, q.channel) for q in db.scalars(select(ReportQuery).order_by(ReportQuery.id))]
+    assert looks == [("allowed", "page"), ("refused", "page"), ("refused", "json"), ("refused", "pdf")]
+    ent = login("ent_admin").client
+    assert ent.get("/enterprise/report").status_code == 200  # the enterprise itself needs no consent

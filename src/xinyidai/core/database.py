@@ -16,6 +16,8 @@ from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine,
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from xinyidai.core.errors import XydError
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -86,11 +88,21 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit if the block succeeds, roll back otherwise."""
+    """One unit of work: commit if the block succeeds, roll back otherwise.
+
+    An error that is itself a record to keep (``XydError.keep_changes``: a refused look at a credit report
+    is logged) commits what was written before it is raised.
+    """
     session = session_factory(engine)()
     try:
         yield session
         session.commit()
+    except XydError as exc:
+        if exc.keep_changes:
+            session.commit()
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise

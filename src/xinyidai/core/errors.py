@@ -16,6 +16,8 @@ class XydError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "error"
     title: ClassVar[str] = "Request could not be processed"
+    # True when what the request wrote before the error must be kept (e.g. the record of a refused look)
+    keep_changes: ClassVar[bool] = False
 
     def __init__(self, message: str | None = None, /, *, field: str | None = None, **params: Any) -> None:
         self.message = message or self.title

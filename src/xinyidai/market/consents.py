@@ -10,7 +10,7 @@ enterprise sees who looked at its report and when.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import and_, exists, or_, select
@@ -20,7 +20,7 @@ from xinyidai.accounts.models import Organisation
 from xinyidai.core.access import OrgKind, Permission, Principal, require
 from xinyidai.core.clock import today_local, utcnow
 from xinyidai.core.errors import Conflict, IllegalTransition, NotFound, PermissionDenied, ValidationFailed
-from xinyidai.market.models import Consent, Need, Order, ReportQuery
+from xinyidai.market.models import Consent, Loan, Need, Order, ReportQuery
 from xinyidai.market.repository import get_scoped, scoped
 from xinyidai.market.schemas import ConsentInput
 
@@ -183,7 +183,13 @@ def revoke_consent(session: Session, principal: Principal, consent_id: int) -> C
 
 
 def live_consent(
-    session: Session, institution_id: int, uscc: str, version: str, *, on: date | None = None
+    session: Session,
+    institution_id: int,
+    uscc: str,
+    version: str,
+    *,
+    purpose: str | None = None,
+    on: date | None = None,
 ) -> Consent | None:
     """A consent that lets ``institution_id`` see ``version`` of ``uscc``'s report today, or None.
 
@@ -206,7 +212,36 @@ def live_consent(
         )
         .order_by(Consent.expires_on.desc())
     ).all()
-    return next((c for c in candidates if version in (c.report_types or [])), None)
+    return next(
+        (c for c in candidates if version in (c.report_types or []) and purpose in (None, c.purpose)), None
+    )
+
+
+def lends_to(session: Session, institution_id: int, uscc: str) -> bool:
+    """Has the institution a loan to the enterprise that is not repaid (its post-loan basis to look)?"""
+    return bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Loan.institution_id == institution_id,
+                    Loan.uscc == uscc,
+                    Loan.status.in_(("current", "overdue", "defaulted")),
+                )
+            )
+        )
+    )
+
+
+def report_consent_check(
+    session: Session, principal: Principal, channel: str
+) -> Callable[[str, str, str], int | None]:
+    """The consent check the credit report runs for an institution (``rating.report.ConsentCheck``)."""
+
+    def check(uscc: str, version: str, purpose: str) -> int | None:
+        consent = check_report_access(session, principal, uscc, version, purpose=purpose, channel=channel)
+        return consent.id if consent is not None else None
+
+    return check
 
 
 def check_report_access(
@@ -214,12 +249,17 @@ def check_report_access(
 ) -> Consent | None:
     """Decide an institution's look at a report and record it (allowed or refused).
 
-    Institutions need a live consent (403 otherwise, and the attempt is recorded). Operator staff look
-    without one (supervision; their looks are audited by the report itself). Returns the consent used.
+    Institutions need a live consent for the purpose (403 otherwise, and the attempt is recorded); a
+    lender looking for post-loan management relies on its loan contract. Operator staff look without one
+    (supervision; their looks are audited by the report itself). Returns the consent used, if any.
     """
     if principal.org_kind is not OrgKind.INSTITUTION:
         return None
-    consent = live_consent(session, principal.organisation_id, uscc, version)
+    consent = live_consent(session, principal.organisation_id, uscc, version, purpose=purpose)
+    # A lender manages its loan under the loan contract's own authorisation (post-loan looks).
+    contractual = (
+        consent is None and purpose == "post_loan" and lends_to(session, principal.organisation_id, uscc)
+    )
     query = ReportQuery(
         uscc=uscc,
         institution_id=principal.organisation_id,
@@ -229,17 +269,12 @@ def check_report_access(
         purpose=purpose,
         version=version,
         channel=channel,
-        result="allowed" if consent else "refused",
+        result="allowed" if consent or contractual else "refused",
     )
-    if consent is None:
-        # The refusal rolls the request back; the record of the attempt must stay, so it is written in a
-        # unit of work of its own.
-        with Session(bind=session.get_bind()) as own:
-            own.add(query)
-            own.commit()
-        raise ConsentRequired()
     session.add(query)
     session.flush()
+    if consent is None and not contractual:
+        raise ConsentRequired()  # keep_changes: the unit of work commits the record of the attempt
     return consent
 
 
@@ -248,6 +283,7 @@ class ConsentRequired(PermissionDenied):
 
     code = "consent_required"
     title = "The enterprise has not authorised you to see this report, or its authorisation has expired"
+    keep_changes = True
 
 
 def consents_given(session: Session, principal: Principal, *, limit: int = 100) -> Sequence[Consent]:

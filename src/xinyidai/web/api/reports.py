@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse
 
 from xinyidai.core.access import Principal
 from xinyidai.data import service as data_service
+from xinyidai.market import service as market
 from xinyidai.rating import report as reports
 from xinyidai.web.deps import DbSession, SettingsDep, api_guard
 from xinyidai.web.pages.reports import NO_STORE, REPORT_READ, AsOfQuery, PurposeQuery, own_uscc
@@ -42,5 +43,6 @@ def get_report(
         purpose=purpose,
         as_of=as_of,
         channel="json",
+        consent=market.report_consent_check(db, principal, "json"),
     )
     return JSONResponse(report.to_dict(), headers=NO_STORE)

@@ -23,6 +23,7 @@ from xinyidai.core.access import OrgKind, Permission, Principal
 from xinyidai.core.errors import NotFound
 from xinyidai.core.i18n import N_
 from xinyidai.data import service as data_service
+from xinyidai.market import service as market
 from xinyidai.rating import report as reports
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
@@ -35,8 +36,8 @@ VersionQuery = Annotated[Version, Query()]
 AsOfQuery = Annotated[date | None, Query(description="the newest rating on or before this date")]
 PurposeQuery = Annotated[str | None, Query(max_length=32)]
 
-# Institution and operator staff pass the guard; ``rating.report.ensure_may_view`` then decides per firm
-# (the consent check arrives there with the marketplace).
+# Institution and operator staff pass the guard; ``rating.report.ensure_may_view`` then decides per firm,
+# with the marketplace's consent check for institutions.
 REPORT_READ = Permission.REPORT_READ
 
 VERSION_LABELS: dict[str, str] = {
@@ -215,6 +216,7 @@ def _own(
         own_uscc=uscc,
         as_of=as_of,
         channel=channel,
+        consent=market.report_consent_check(db, principal, channel),
     )
 
 
@@ -270,6 +272,7 @@ def _theirs(
         purpose=purpose,
         as_of=as_of,
         channel=channel,
+        consent=market.report_consent_check(db, principal, channel),
     )
 
 
