@@ -173,6 +173,10 @@ def demo(
         from xinyidai.data import service as data_service
 
         demo_city.rate_city(session, data_service.open_lake(settings))
+    with console.status("正在布置融资对接演示数据……"), session_scope(engine) as session:
+        from xinyidai import demo_market
+
+        demo_market.fill_market(session, data_service.open_lake(settings), settings)
     port = port or settings.port
     table = Table(title=f"演示账号（密码均为 {demo_city.DEMO_PASSWORD}）", show_lines=False)
     for column in ("角色", "用户名", "姓名", "所属机构", "TOTP 密钥（管理员二次验证）"):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
-from xinyidai import demo
+from xinyidai import demo, demo_market
 from xinyidai.accounts.models import User
 from xinyidai.core.database import session_factory, session_scope
 from xinyidai.data import service as data
+from xinyidai.core.settings import Settings
 from xinyidai.data.lake import Lake
+from xinyidai.market.models import Application, Loan, Need, Order, Product
 from xinyidai.rating import service as rating
 from xinyidai.rating.models import RatingRun
 
@@ -50,3 +52,20 @@ def test_demo_enterprises_belong_to_the_ingested_city(engine: Engine, tmp_path: 
         session.close()
     with session_scope(engine) as db:
         assert data.count_registry(db) == len({r["uscc"] for r in registration})
+    # The marketplace: products, needs, offers, applications and loans in every state.
+    with session_scope(engine) as db:
+        demo_market.fill_market(db, lake, Settings())
+    with session_scope(engine) as db:
+        products = {p.status for p in db.scalars(select(Product))}
+        assert products == {"draft", "pending_review", "listed", "delisted"}
+        needs = {n.status for n in db.scalars(select(Need))}
+        assert {"open", "withdrawn", "expired"} <= needs
+        applications = {a.status for a in db.scalars(select(Application))}
+        assert {"submitted", "accepted", "approved", "rejected", "withdrawn", "disbursed"} <= applications
+        loans = {loan.status for loan in db.scalars(select(Loan))}
+        assert loans >= {"current", "overdue", "defaulted", "repaid"}
+        own_need = db.scalars(select(Need).where(Need.uscc == uscc)).first()
+        assert own_need is not None
+        assert {o.status for o in db.scalars(select(Order).where(Order.need_id == own_need.id))} <= {"offered"}
+        demo_market.fill_market(db, lake, Settings())  # once only
+        assert db.scalar(select(func.count()).select_from(Product)) == 9
