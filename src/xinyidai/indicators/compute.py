@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from xinyidai.core.clock import end_of_day
 from xinyidai.core.expressions import FieldCatalogue, FieldSpec, ValueType
+from xinyidai.data import point_lookup
 from xinyidai.data.catalogue import FieldType, catalogue
 from xinyidai.data.lake import Lake
 from xinyidai.indicators.definitions import INDICATORS, Indicator, Missing
@@ -157,6 +158,8 @@ def write_snapshot(lake: Lake, as_of: date, table: pa.Table) -> Path:
     # sorted by uscc in row groups of 50,000 firms: one firm's row is read without the rest
     pq.write_table(table, temporary, compression="zstd", row_group_size=ROW_GROUP)
     os.replace(temporary, path)
+    point_lookup.write_sidecar(path, table)  # one firm's row in under a millisecond (online decisions)
+    point_lookup.prune_sidecars(path.parent)
     return path
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from xinyidai.core.expressions import FieldCatalogue
+from xinyidai.data import point_lookup
 from xinyidai.data.lake import Lake
 from xinyidai.indicators.compute import (
     compute_indicators,
@@ -18,6 +19,7 @@ from xinyidai.indicators.compute import (
     library_version,
     read_snapshot,
     snapshot_dates,
+    snapshot_path,
     write_snapshot,
 )
 from xinyidai.indicators.definitions import DIMENSIONS, INDICATORS, Dimension, Indicator
@@ -80,11 +82,10 @@ def load_snapshot(lake: Lake, as_of: date | None = None, *, uscc: str | None = N
 
 def enterprise_indicators(lake: Lake, uscc: str, as_of: date | None = None) -> dict[str, Any] | None:
     """One enterprise's indicator values from the newest snapshot on or before ``as_of``, or None."""
-    try:
-        rows = read_snapshot(lake, as_of, uscc=uscc).to_pylist()
-    except LookupError:
+    dates = [d for d in snapshot_dates(lake) if as_of is None or d <= as_of]
+    if not dates:
         return None
-    return rows[0] if rows else None
+    return point_lookup.lookup(snapshot_path(lake, dates[-1]), uscc)
 
 
 def field_catalogue() -> FieldCatalogue:
