@@ -16,9 +16,14 @@ from xinyidai.core.errors import XydError
 from xinyidai.core.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.progress import TaskID
+    from sqlalchemy.orm import Session
 
     from xinyidai.data.ingest.results import BatchResult, IngestProgress
+    from xinyidai.data.lake import Lake
+    from xinyidai.rating.models import RatingModel
 
 app = typer.Typer(help="xinyidai 信易贷 platform", no_args_is_help=True, add_completion=False)
 console = Console()
@@ -173,6 +178,7 @@ def demo(
         from xinyidai.data import service as data_service
 
         demo_city.rate_city(session, data_service.open_lake(settings))
+        _import_demo_outcomes(settings)
     with console.status("正在布置融资对接演示数据……"), session_scope(engine) as session:
         from xinyidai import demo_market
 
@@ -505,6 +511,122 @@ def quality_rules() -> None:
     for source_id in dict.fromkeys(r.source_id for r in rules):
         table.add_row(source_id, *(str(counts.get((source_id, k), "")) for k in kinds))
     console.print(table)
+
+
+models_app = typer.Typer(help="Rating models: outcomes, train, back-test, activate", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+def _import_demo_outcomes(settings: Settings) -> None:
+    """The demo city's ground truth as the lake's outcomes, so its models can be back-tested."""
+    from xinyidai.data import service as data
+    from xinyidai.rating import service as rating
+
+    truth = settings.home / "demo-city" / "_truth"
+    if truth.is_dir():
+        rating.import_outcomes(data.open_lake(settings), truth)
+
+
+def _models_command(work: Callable[[Session, Lake], str]) -> None:
+    """Run one rating-model use case in a unit of work; print its summary, or the error and exit 1."""
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.core.i18n import translate
+    from xinyidai.data import service as data
+
+    settings = _settings()
+    _prepare(settings)
+    try:
+        with session_scope(get_engine(settings.database_url)) as session:
+            summary = work(session, data.open_lake(settings))
+    except XydError as exc:
+        console.print(f"[red]{translate(exc.message, exc.params)}[/red]")
+        raise typer.Exit(1) from None
+    console.print(summary)
+
+
+def _evidence_line(model: RatingModel) -> str:
+    e = model.evidence
+    psi = "—" if e.get("psi") is None else f"{e['psi']:.3f}"
+    return (
+        f"{model.name} v{model.version}（#{model.id}，{model.segment}）："
+        f"AUC {e.get('auc')}，KS {e.get('ks')}，Gini {e.get('gini')}，PSI {psi}；违约率按等级 "
+        + "，".join(f"{g['grade']} {g['default_rate'] or 0:.2%}" for g in e.get("grades", []))
+    )
+
+
+@models_app.command("outcomes")
+def models_outcomes(truth: Annotated[Path, typer.Argument(help="A synthetic city's _truth folder")]) -> None:
+    """Load known outcomes (the synthetic city's ground truth) into the lake for back-tests and training."""
+    from xinyidai.rating import service as rating
+
+    def work(session: Session, lake: Lake) -> str:
+        return f"[green]已导入[/green] {rating.import_outcomes(lake, truth):,} 行违约标签"
+
+    _models_command(work)
+
+
+@models_app.command("train")
+def models_train(
+    segment: Annotated[str, typer.Option(help="all, enterprise or individual_business")] = "all",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Use history up to YYYY-MM-DD")] = None,
+) -> None:
+    """Train a statistical scorecard on the lake's history; save it as a back-tested draft version."""
+    from xinyidai.rating import service as rating
+
+    day = _as_of_date(as_of) if as_of else None
+
+    def work(session: Session, lake: Lake) -> str:
+        model = rating.train_statistical_model(session, lake, segment=segment, as_of=day)
+        return "[green]已训练[/green] " + _evidence_line(model)
+
+    _models_command(work)
+
+
+@models_app.command("backtest")
+def models_backtest(model_id: Annotated[int, typer.Argument(help="Model version id")]) -> None:
+    """Back-test a model version over the lake's history and store the evidence."""
+    from xinyidai.rating import service as rating
+
+    def work(session: Session, lake: Lake) -> str:
+        return "[green]已回测[/green] " + _evidence_line(rating.backtest_model(session, lake, model_id))
+
+    _models_command(work)
+
+
+@models_app.command("activate")
+def models_activate(
+    model_id: Annotated[int, typer.Argument(help="Model version id")],
+    effective_from: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today)")] = None,
+) -> None:
+    """Activate a back-tested draft version if it meets the thresholds; the one it replaces is retired."""
+    from xinyidai.rating import service as rating
+
+    day = _as_of_date(effective_from)
+
+    def work(session: Session, lake: Lake) -> str:
+        model = rating.activate_model(session, model_id, effective_from=day)
+        name = f"{model.name} v{model.version}（{model.segment}）"
+        return f"[green]已激活[/green] {name}，{model.effective_from} 起生效"
+
+    _models_command(work)
+
+
+market_app = typer.Typer(help="The financing marketplace's daily jobs", no_args_is_help=True)
+app.add_typer(market_app, name="market")
+
+
+@market_app.command("daily")
+def market_daily() -> None:
+    """Expire needs past their date and remind institutions of applications waiting past their deadline."""
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.market import service as market
+
+    settings = _settings()
+    _prepare(settings)
+    with session_scope(get_engine(settings.database_url)) as session:
+        expired = market.expire_needs(session)
+        reminded = market.remind_overdue(session)
+    console.print(f"已过期需求 {expired} 条；已提醒超时申请 {reminded} 件")
 
 
 @app.command("totp-code")

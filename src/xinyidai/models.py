@@ -11,4 +11,12 @@ from xinyidai.rating import models as rating_models
 
 metadata = Base.metadata
 
-__all__ = ["accounts_models", "audit", "data_models", "market_models", "metadata", "notifications", "rating_models"]
+__all__ = [
+    "accounts_models",
+    "audit",
+    "data_models",
+    "market_models",
+    "metadata",
+    "notifications",
+    "rating_models",
+]

@@ -149,3 +149,29 @@ def test_quality_run_checks_the_lake_and_writes_the_report(cli_env: dict[str, st
     for bad in (["--as-of", "2026-11-31"], ["--period", "2026-13"]):
         refused = runner.invoke(app, ["quality", "run", *bad], env={"COLUMNS": "200"})
         assert refused.exit_code == 2 and "日期格式不正确" in refused.output
+
+
+def test_market_daily_expires_needs_and_reminds_late_institutions(cli_env: dict[str, str]) -> None:
+    from datetime import timedelta
+
+    from xinyidai import demo
+    from xinyidai.accounts import service as accounts
+    from xinyidai.core.clock import today_local
+    from xinyidai.core.settings import Settings
+    from xinyidai.market import service as market
+    from xinyidai.market.models import Application, Need
+    from xinyidai.market.schemas import NeedInput
+
+    CliRunner().invoke(app, ["init-db"])
+    with session_scope(get_engine(get_settings().database_url)) as session:
+        demo.build(session)
+        ent = accounts.principal_for(session.scalars(select(User).where(User.username == "ent_admin")).one())
+        need = market.publish_need(session, None, ent, NeedInput(amount=100000, term_months=6,  # type: ignore[arg-type]
+                                                                 purpose="trade"), Settings())  # fmt: skip
+        need.expires_on = today_local() - timedelta(days=1)
+    result = CliRunner().invoke(app, ["market", "daily"])
+    assert result.exit_code == 0, result.output
+    assert "已过期需求 1 条" in result.output
+    with session_scope(get_engine(get_settings().database_url)) as session:
+        assert session.scalars(select(Need)).one().status == "expired"
+        assert session.scalars(select(Application)).all() == []

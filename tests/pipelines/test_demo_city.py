@@ -9,8 +9,9 @@ from sqlalchemy import Engine, func, select
 from xinyidai import demo, demo_market
 from xinyidai.accounts.models import User
 from xinyidai.core.database import session_factory, session_scope
-from xinyidai.data import service as data
+from xinyidai.core.notifications import Notification
 from xinyidai.core.settings import Settings
+from xinyidai.data import service as data
 from xinyidai.data.lake import Lake
 from xinyidai.market.models import Application, Loan, Need, Order, Product
 from xinyidai.rating import service as rating
@@ -66,6 +67,10 @@ def test_demo_enterprises_belong_to_the_ingested_city(engine: Engine, tmp_path: 
         assert loans >= {"current", "overdue", "defaulted", "repaid"}
         own_need = db.scalars(select(Need).where(Need.uscc == uscc)).first()
         assert own_need is not None
-        assert {o.status for o in db.scalars(select(Order).where(Order.need_id == own_need.id))} <= {"offered"}
+        assert {o.status for o in db.scalars(select(Order).where(Order.need_id == own_need.id))} <= {
+            "offered"
+        }
+        late = db.scalars(select(Notification).where(Notification.topic == "market.sla")).all()
+        assert late and all(n.organisation_id is not None for n in late)  # the bank was reminded
         demo_market.fill_market(db, lake, Settings())  # once only
         assert db.scalar(select(func.count()).select_from(Product)) == 9

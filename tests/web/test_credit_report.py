@@ -20,8 +20,8 @@ from xinyidai.accounts import service as accounts
 from xinyidai.accounts.models import User
 from xinyidai.core import i18n
 from xinyidai.core.audit import AuditRecord
-from xinyidai.core.database import session_factory, session_scope
 from xinyidai.core.clock import today_local
+from xinyidai.core.database import session_factory, session_scope
 from xinyidai.core.settings import Settings
 from xinyidai.core.uscc import ALPHABET, make_uscc
 from xinyidai.data import service as data
@@ -138,8 +138,15 @@ def authorise_bank(engine: Engine) -> None:
         ent = accounts.principal_for(db.scalars(select(User).where(User.username == "ent_admin")).one())
         bank = db.scalars(select(User).where(User.username == "bank_manager")).one()
         for purpose in ("loan_review", "post_loan"):
-            market.give_consent(db, ent, ConsentInput(institution_id=bank.organisation_id, purpose=purpose,
-                                                      expires_on=today_local() + timedelta(days=30)))  # fmt: skip
+            market.give_consent(
+                db,
+                ent,
+                ConsentInput(
+                    institution_id=bank.organisation_id,
+                    purpose=purpose,
+                    expires_on=today_local() + timedelta(days=30),
+                ),
+            )
 
 
 def report_views(engine: Engine) -> list[AuditRecord]:

@@ -359,6 +359,9 @@ def _minutes_left(user: User) -> int:
     return max(1, int((user.locked_until - utcnow()).total_seconds() // 60) + 1)
 
 
+LAST_SEEN_RESOLUTION = timedelta(seconds=30)
+
+
 def resolve_session(session: Session, token: str | None, policy: SecurityPolicy) -> LoginSession | None:
     """The live session for a cookie token; ends and forgets it after the idle timeout."""
     if not token:
@@ -375,7 +378,10 @@ def resolve_session(session: Session, token: str | None, policy: SecurityPolicy)
         session.delete(login_session)
         record_event(session, "session.expire", **_who(user))
         return None
-    login_session.last_seen_at = now
+    # The idle clock needs minute precision, not a write per request: under many concurrent requests of one
+    # session every write would queue on the same row (and on SQLite's single writer).
+    if now - login_session.last_seen_at > LAST_SEEN_RESOLUTION:
+        login_session.last_seen_at = now
     return login_session
 
 

@@ -70,9 +70,16 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def build_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys, WAL and a busy timeout for concurrent writers."""
     if url.startswith("sqlite"):
+        if ":memory:" not in url:
+            kwargs = {"pool_size": 20, "max_overflow": -1, **kwargs}  # never wait for a connection: see below
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # A request holds its connection from its first query until its unit of work ends, also while it
+    # waits for a worker thread; a pool that makes requests wait for a connection can deadlock (every
+    # thread waiting for a connection held by a request that waits for a thread). So the pool keeps 20
+    # and opens more when busy, never waits; with many workers put PgBouncer in front of PostgreSQL.
+    kwargs = {"pool_size": 20, "max_overflow": -1, **kwargs}
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyidai.core.access import OrgKind, Permission, Principal, Role, require
 from xinyidai.core.clock import add_months, today_local, utcnow
 from xinyidai.core.errors import NotFound, PermissionDenied, ValidationFailed
+from xinyidai.core.i18n import N_
 from xinyidai.core.notifications import notify_role
 from xinyidai.core.settings import Settings
 from xinyidai.core.workdays import deadline_after
@@ -28,7 +29,7 @@ from xinyidai.indicators import service as indicators
 from xinyidai.market import states
 from xinyidai.market.consents import sign_for_application
 from xinyidai.market.models import Application, ApplicationEvent, Loan, LoanRecord, Product
-from xinyidai.market.needs import own_enterprise
+from xinyidai.market.needs import COUNT_CAP, capped_count, own_enterprise
 from xinyidai.market.orders import check_within_product
 from xinyidai.market.precredit import Decision, decide
 from xinyidai.market.products import listed_product
@@ -125,8 +126,8 @@ def open_application(
             session,
             role,
             topic="market.application",
-            title="A new financing application",
-            body="%(enterprise)s applied for %(amount)s yuan.",
+            title=N_("A new financing application"),
+            body=N_("%(enterprise)s applied for %(amount)s yuan."),
             params={"enterprise": me.name, "amount": f"{amount:,.2f}"},
             link=f"/institution/applications/{app.id}",
             organisation_id=product.institution_id,
@@ -217,6 +218,21 @@ def apply(
     return Applied(app, decision, loan)
 
 
+def precredit_for(
+    session: Session,
+    lake: Lake | None,
+    principal: Principal,
+    product: Product,
+    amount: Decimal,
+    term_months: int,
+) -> tuple[Decision, str | None]:
+    """The product's strategy applied to the principal's enterprise now, and the grade it used."""
+    require(principal, Permission.ENTERPRISE_FINANCE)
+    me = own_enterprise(session, lake, principal)
+    values = indicators.enterprise_indicators(lake, me.uscc) if lake is not None else None
+    return decide(product, me.as_profile(), values, amount=amount, term_months=term_months), me.grade
+
+
 def _loan_of(session: Session, app: Application) -> Loan | None:
     return session.scalars(select(Loan).where(Loan.application_id == app.id)).first()
 
@@ -249,8 +265,8 @@ def approve(session: Session, principal: Principal, application_id: int, data: A
     _tell_enterprise(
         session,
         app,
-        "Your application was approved",
-        "%(institution)s approved %(amount)s yuan for %(term)s months at %(rate)s%%.",
+        N_("Your application was approved"),
+        N_("%(institution)s approved %(amount)s yuan for %(term)s months at %(rate)s%%."),
         {"amount": f"{data.amount:,.2f}", "term": data.term_months, "rate": str(data.rate)},
     )
     return app
@@ -263,7 +279,11 @@ def reject(session: Session, principal: Principal, application_id: int, data: Re
     _move(session, app, "reject", principal, data.reason)
     app.reject_reason = data.reason
     _tell_enterprise(
-        session, app, "Your application was declined", "%(institution)s: %(reason)s", {"reason": data.reason}
+        session,
+        app,
+        N_("Your application was declined"),
+        N_("%(institution)s: %(reason)s"),
+        {"reason": data.reason},
     )
     return app
 
@@ -321,8 +341,8 @@ def _disburse(
     _tell_enterprise(
         session,
         app,
-        "Your loan was disbursed",
-        "%(institution)s paid out %(amount)s yuan.",
+        N_("Your loan was disbursed"),
+        N_("%(institution)s paid out %(amount)s yuan."),
         {"amount": f"{loan.amount:,.2f}"},
     )
     return loan
@@ -403,8 +423,8 @@ def remind_overdue(session: Session) -> int:
                 role,
                 topic="market.sla",
                 severity="warning",
-                title="An application is waiting past its deadline",
-                body="Application No. %(id)s from %(enterprise)s has waited past its deadline.",
+                title=N_("An application is waiting past its deadline"),
+                body=N_("Application No. %(id)s from %(enterprise)s has waited past its deadline."),
                 params={"id": app.id, "enterprise": app.enterprise_name},
                 link=f"/institution/applications/{app.id}",
                 organisation_id=app.institution_id,
@@ -421,7 +441,7 @@ def list_applications(
     stmt = scoped(select(Application), principal, Application)
     if status:
         stmt = stmt.where(Application.status == status)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    total = min(capped_count(session, stmt), COUNT_CAP)
     return session.scalars(stmt.order_by(Application.id.desc()).limit(limit).offset(offset)).all(), total
 
 
@@ -450,7 +470,7 @@ def list_loans(
     stmt = scoped(select(Loan), principal, Loan)
     if status:
         stmt = stmt.where(Loan.status == status)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    total = min(capped_count(session, stmt), COUNT_CAP)
     return session.scalars(stmt.order_by(Loan.id.desc()).limit(limit).offset(offset)).all(), total
 
 

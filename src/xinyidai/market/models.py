@@ -95,7 +95,9 @@ class Need(Base):
     __tablename__ = "needs"
     __table_args__ = (
         UniqueConstraint("enterprise_id", "idempotency_key"),
-        Index("ix_needs_status_expires", "status", "expires_on"),
+        # The need pool walks open needs newest first and stops after a page; an index that also held the
+        # expiry date would tempt SQLite into sorting every open need instead.
+        Index("ix_needs_status_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -205,7 +207,8 @@ class Application(Base):
     __tablename__ = "applications"
     __table_args__ = (
         UniqueConstraint("enterprise_id", "idempotency_key"),
-        Index("ix_applications_institution_status", "institution_id", "status"),
+        Index("ix_applications_institution_status", "institution_id", "status", "id"),
+        Index("ix_applications_institution_id", "institution_id", "id"),  # the queue, newest first
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -261,7 +264,10 @@ class Loan(Base):
     """
 
     __tablename__ = "loans"
-    __table_args__ = (Index("ix_loans_institution_status", "institution_id", "status"),)
+    __table_args__ = (
+        Index("ix_loans_institution_status", "institution_id", "status", "id"),
+        Index("ix_loans_institution_id", "institution_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)

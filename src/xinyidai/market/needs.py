@@ -246,6 +246,7 @@ class PoolPage:
     needs: Sequence[Need]
     total: int
     held: frozenset[int]
+    capped: bool = False  # more than ``total`` needs fit: counting stops at COUNT_CAP
 
 
 def need_pool(
@@ -258,12 +259,16 @@ def need_pool(
     limit: int = 50,
     offset: int = 0,
 ) -> PoolPage:
-    """Open, unexpired needs that fit the institution's listed products, newest first (抢单池)."""
+    """Open, unexpired needs that fit the institution's listed products, newest first (抢单池).
+
+    Needs already held by the most institutions allowed (status ``full``) cannot be grabbed and are left
+    out; the count stops at ``COUNT_CAP`` (a pool of 100,000 needs is paged, not read to the end).
+    """
     require(principal, Permission.INSTITUTION_WORKBENCH)
     if principal.org_kind is not OrgKind.INSTITUTION:
         raise PermissionDenied()
     stmt = select(Need).where(
-        Need.status.in_(OPEN_STATUSES),
+        Need.status == "open",
         Need.expires_on >= today_local(),
         fit_clause(session, principal.organisation_id),
     )
@@ -273,14 +278,22 @@ def need_pool(
         stmt = stmt.where(Need.amount >= min_amount)
     if max_amount is not None:
         stmt = stmt.where(Need.amount <= max_amount)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    total = capped_count(session, stmt)
     needs = session.scalars(stmt.order_by(Need.id.desc()).limit(limit).offset(offset)).all()
     held = session.scalars(
         select(Order.need_id).where(
             Order.institution_id == principal.organisation_id, Order.need_id.in_([n.id for n in needs])
         )
     ).all()
-    return PoolPage(needs, total, frozenset(held))
+    return PoolPage(needs, min(total, COUNT_CAP), frozenset(held), total > COUNT_CAP)
+
+
+COUNT_CAP = 10_000
+
+
+def capped_count(session: Session, stmt: Any, cap: int = COUNT_CAP) -> int:
+    """How many rows ``stmt`` has, counting no further than ``cap + 1`` (cheap on large tables)."""
+    return session.scalar(select(func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0
 
 
 def holds(session: Session, institution_id: int, need_id: int) -> bool:

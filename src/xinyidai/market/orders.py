@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from xinyidai.core.access import OrgKind, Permission, Principal, Role, require
 from xinyidai.core.clock import today_local, utcnow
 from xinyidai.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from xinyidai.core.i18n import N_
 from xinyidai.core.notifications import notify_role
 from xinyidai.market import states
 from xinyidai.market.models import Application, Need, Order, Product
@@ -85,8 +86,8 @@ def grab(session: Session, principal: Principal, need_id: int) -> Order:
     _tell_enterprise(
         session,
         need,
-        "An institution has taken up your financing need",
-        "%(count)s of at most %(max)s institutions now hold need No. %(need)s.",
+        N_("An institution has taken up your financing need"),
+        N_("%(count)s of at most %(max)s institutions now hold need No. %(need)s."),
         {"count": need.holders, "max": need.max_holders, "need": need.id},
     )
     return order
@@ -135,8 +136,8 @@ def make_offer(session: Session, principal: Principal, order_id: int, data: Offe
     _tell_enterprise(
         session,
         need,
-        "You have a new offer",
-        "An institution made an offer on need No. %(need)s.",
+        N_("You have a new offer"),
+        N_("An institution made an offer on need No. %(need)s."),
         {"need": need.id},
     )
     return order

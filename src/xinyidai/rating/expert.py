@@ -38,7 +38,12 @@ __all__ = [
     "KnockOut",
     "ModelConfigError",
     "Scored",
+    "apply_knockouts",
+    "default_knockouts",
     "default_scorecard",
+    "explain",
+    "grade_indices",
+    "individual_business_scorecard",
 ]
 
 _BY_ID = {i.id: i for i in INDICATORS}
@@ -146,6 +151,10 @@ class ExpertScorecard:
                     raise ModelConfigError("The indicator %(name)s is scored twice", name=f.indicator)
                 seen.add(f.indicator)
                 _check_bands(f)
+        return self.validate_grading()
+
+    def validate_grading(self) -> ExpertScorecard:
+        """Check the cut-offs, knock-out rules and minimum completeness (shared with statistical models)."""
         grades = [g for g, _ in self.cutoffs]
         minimums = [m for _, m in self.cutoffs]
         if len(grades) < 2 or len(set(grades)) != len(grades):
@@ -168,6 +177,11 @@ class ExpertScorecard:
         if not 0 <= self.min_completeness <= 1:
             raise ModelConfigError("The minimum completeness must be between 0 and 1")
         return self
+
+    @property
+    def indicator_ids(self) -> list[str]:
+        """The indicators the scorecard reads."""
+        return [f.indicator for d in self.dimensions for f in d.factors]
 
     @property
     def factors(self) -> list[tuple[Dimension, float, Factor]]:
@@ -213,52 +227,16 @@ class ExpertScorecard:
                 np.logical_not(missing, out=present[j])
         score = np.round(10.0 * total, 1)
         grades = tuple(g for g, _ in self.cutoffs)
-        minimums = np.array([m for _, m in self.cutoffs[:-1]])
-        # cut-offs fall from the best grade: the grade is how many cut-offs the score fails to reach
-        grade_index = (score[:, None] < minimums[None, :]).sum(axis=1).astype(np.int8)
-        knocked = np.full(n, -1, dtype=np.int16)
-        records = snapshot.to_pylist() if n <= _ONE_BY_ONE else None
-        for k_index, knockout in reversed(list(enumerate(self.knockouts))):
-            rule = compile_expression(knockout.rule, field_catalogue())
-            if records is not None:
-                hit = np.array([rule.matches(r) for r in records], dtype=bool)
-            else:
-                matches = rule.matches_batch(snapshot.select(sorted(rule.fields)))
-                hit = np.asarray(matches.to_numpy(zero_copy_only=False), dtype=bool)
-            knocked[hit] = k_index
-            grade_index[hit] = grades.index(knockout.grade)
+        grade_index = grade_indices(score, self.cutoffs)
+        knocked = apply_knockouts(snapshot, self.knockouts, grades, grade_index)
         return Scored(snapshot["uscc"], score, grade_index, grades, knocked, completeness, points, values)
 
     def reasons(self, scored: Scored, row: int, *, top: int = 3) -> dict[str, Any]:
         """The reasons of one firm's rating: knock-out, what pulled the score down and up, completeness."""
-        factors = self.factors
-        weights = np.array([w for _, w, _ in factors])
-        points = scored.points[:, row]
-        down = np.argsort(-(100.0 - points) * weights, kind="stable")[:top]
-        up = np.argsort(-points * weights, kind="stable")[:top]
+        factors = [(f.indicator, weight) for _, weight, f in self.factors]
         knocked = int(scored.knocked_out[row])
-
-        def describe(j: int, pulled_down: bool) -> dict[str, Any]:
-            _, weight, f = factors[j]
-            item = _BY_ID[f.indicator]
-            value = scored.values[f.indicator][row]
-            return {
-                "indicator": f.indicator,
-                "name": item.name_zh,
-                "value": None if np.isnan(value) else float(value),
-                "unit": item.unit,
-                "points": int(points[j]),
-                # score points lost (negative) or earned by this factor, out of 1000
-                "impact": round(float(10.0 * weight * (points[j] - 100.0 if pulled_down else points[j])), 1),
-            }
-
-        return {
-            "knock_out": self.knockouts[knocked].reason if knocked >= 0 else None,
-            "down": [describe(int(j), True) for j in down if points[j] < 100],
-            "up": [describe(int(j), False) for j in up if points[j] > 0],
-            "completeness": round(float(scored.completeness[row]), 3),
-            "incomplete": bool(scored.completeness[row] < self.min_completeness),
-        }
+        knock_out = self.knockouts[knocked].reason if knocked >= 0 else None
+        return explain(factors, scored, row, knock_out, self.min_completeness, top=top)
 
     # -- records ----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -312,6 +290,77 @@ class ExpertScorecard:
                 "The rating model configuration cannot be read: %(detail)s", detail=str(exc)
             ) from None
         return cls(dimensions, knockouts, cutoffs, min_completeness).validate()
+
+
+def grade_indices(score: np.ndarray, cutoffs: Sequence[tuple[str, float]]) -> np.ndarray:
+    """Index of each score's grade: cut-offs fall from the best grade, so it is the number of cut-offs
+    (the last, open one aside) that the score fails to reach."""
+    minimums = np.array([m for _, m in cutoffs[:-1]])
+    return np.asarray((score[:, None] < minimums[None, :]).sum(axis=1).astype(np.int8))
+
+
+def apply_knockouts(
+    snapshot: pa.Table, knockouts: Sequence[KnockOut], grades: tuple[str, ...], grade_index: np.ndarray
+) -> np.ndarray:
+    """Set the grade of every firm that matches a knock-out rule (in place); return each firm's knock-out
+    (index into ``knockouts``, -1 for none). The first matching rule wins.
+
+    Rules run in DuckDB over a batch and, for a handful of firms (one firm's page), with the expression
+    language's one-record evaluator, which gives the same answers without a connection.
+    """
+    n = snapshot.num_rows
+    knocked = np.full(n, -1, dtype=np.int16)
+    records = snapshot.to_pylist() if n <= _ONE_BY_ONE else None
+    for k_index, knockout in reversed(list(enumerate(knockouts))):
+        rule = compile_expression(knockout.rule, field_catalogue())
+        if records is not None:
+            hit = np.array([rule.matches(r) for r in records], dtype=bool)
+        else:
+            matches = rule.matches_batch(snapshot.select(sorted(rule.fields)))
+            hit = np.asarray(matches.to_numpy(zero_copy_only=False), dtype=bool)
+        knocked[hit] = k_index
+        grade_index[hit] = grades.index(knockout.grade)
+    return knocked
+
+
+def explain(
+    factors: Sequence[tuple[str, float]],
+    scored: Scored,
+    row: int,
+    knock_out: str | None,
+    min_completeness: float,
+    *,
+    top: int = 3,
+) -> dict[str, Any]:
+    """One firm's reasons from its factors' points (0–100 each, ``scored.points``) and their weights in the
+    1000-point total: what pulled the score down most (largest weighted shortfall from 100 points), what
+    held it up most (largest weighted points), the knock-out and the completeness."""
+    weights = np.array([w for _, w in factors])
+    points = scored.points[:, row]
+    down = np.argsort(-(100.0 - points) * weights, kind="stable")[:top]
+    up = np.argsort(-points * weights, kind="stable")[:top]
+
+    def describe(j: int, pulled_down: bool) -> dict[str, Any]:
+        indicator, weight = factors[j]
+        item = _BY_ID[indicator]
+        value = scored.values[indicator][row]
+        return {
+            "indicator": indicator,
+            "name": item.name_zh,
+            "value": None if np.isnan(value) else float(value),
+            "unit": item.unit,
+            "points": int(points[j]),
+            # score points lost (negative) or earned by this factor, out of 1000
+            "impact": round(float(10.0 * weight * (points[j] - 100.0 if pulled_down else points[j])), 1),
+        }
+
+    return {
+        "knock_out": knock_out,
+        "down": [describe(int(j), True) for j in down if points[j] < 100],
+        "up": [describe(int(j), False) for j in up if points[j] > 0],
+        "completeness": round(float(scored.completeness[row]), 3),
+        "incomplete": bool(scored.completeness[row] < min_completeness),
+    }
 
 
 def _check_bands(f: Factor) -> None:
@@ -456,13 +505,55 @@ def default_scorecard() -> ExpertScorecard:
                 ),
             ),
         ),
-        knockouts=(
-            KnockOut("on_dishonest_list", "D", "列入失信被执行人名单"),
-            KnockOut("not is_active", "D", "企业已吊销或注销"),
-            KnockOut("on_financial_risk_list and on_black_list", "D", "同时列入金融风险名单和黑名单"),
-        ),
-        cutoffs=(("A", 750.0), ("B", 600.0), ("C", 450.0), ("D", 0.0)),
+        knockouts=default_knockouts(),
+        cutoffs=DEFAULT_CUTOFFS,
     ).validate()
+
+
+DEFAULT_CUTOFFS: tuple[tuple[str, float], ...] = (("A", 750.0), ("B", 600.0), ("C", 450.0), ("D", 0.0))
+
+# Individual businesses (个体工商户) file no annual report, hold few patents or trademarks, rarely trade
+# abroad and often have no housing fund: those dimensions would only mark them down for being what they are.
+_NOT_FOR_INDIVIDUALS = frozenset(
+    {Dimension.INNOVATION, Dimension.TRADE, Dimension.FINANCE, Dimension.HOUSING_FUND}
+)
+_INDIVIDUAL_WEIGHTS = {
+    Dimension.STABILITY: 0.08,
+    Dimension.OPERATIONS: 0.26,
+    Dimension.TAX: 0.18,
+    Dimension.EMPLOYMENT: 0.10,
+    Dimension.UTILITIES: 0.10,
+    Dimension.JUDICIAL: 0.14,
+    Dimension.PENALTIES: 0.06,
+    Dimension.PUBLIC_CREDIT: 0.08,
+}
+
+
+def default_knockouts() -> tuple[KnockOut, ...]:
+    """The platform's knock-out rules: a dishonest judgment debtor, a closed firm, a firm on both the
+    financial-risk list and the black list gets the lowest grade whatever its score."""
+    return (
+        KnockOut("on_dishonest_list", "D", "列入失信被执行人名单"),
+        KnockOut("not is_active", "D", "企业已吊销或注销"),
+        KnockOut("on_financial_risk_list and on_black_list", "D", "同时列入金融风险名单和黑名单"),
+    )
+
+
+def individual_business_scorecard() -> ExpertScorecard:
+    """The shipped scorecard for individual businesses: the default one without innovation, trade,
+    financial position (annual reports) and housing fund, and without registered capital; the weight
+    moves to operations, tax, utilities and judicial risk."""
+    base = default_scorecard()
+    dimensions = tuple(
+        DimensionWeight(
+            d.dimension,
+            _INDIVIDUAL_WEIGHTS[d.dimension],
+            tuple(f for f in d.factors if f.indicator != "registered_capital"),
+        )
+        for d in base.dimensions
+        if d.dimension not in _NOT_FOR_INDIVIDUALS
+    )
+    return ExpertScorecard(dimensions, base.knockouts, base.cutoffs, base.min_completeness).validate()
 
 
 def scored_rows(scorecard: ExpertScorecard, scored: Scored, rows: Sequence[int]) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Tables of the rating capability: model versions, rating runs, and grade changes."""
+"""Tables of the rating capability: model versions, activation thresholds, rating runs, grade changes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyidai.core.clock import utcnow
@@ -37,6 +37,25 @@ class RatingModel(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     effective_from: Mapped[date | None] = mapped_column(Date)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RatingThresholds(Base):
+    """What a model version's back-test must show before it may be activated (one row, set by the operator).
+
+    AUC and KS are 0–1 (higher ranks risk better); PSI compares the scores of the two latest as-of dates
+    (above 0.25 the population has shifted); with ``monotone_default_rate`` a better grade must not
+    default more often than a worse one.
+    """
+
+    __tablename__ = "rating_thresholds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    min_auc: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.700"))
+    min_ks: Mapped[Decimal] = mapped_column(Numeric(4, 3), default=Decimal("0.300"))
+    max_psi: Mapped[Decimal] = mapped_column(Numeric(5, 3), default=Decimal("0.250"))
+    monotone_default_rate: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class RatingRun(Base):

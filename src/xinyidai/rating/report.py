@@ -27,15 +27,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
-import numpy as np
-import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from xinyidai.core.access import OrgKind, Principal
@@ -51,7 +49,7 @@ from xinyidai.data.masking import Viewer, mask_record
 from xinyidai.indicators import service as indicators
 from xinyidai.rating import report_store
 from xinyidai.rating.models import RatingModel
-from xinyidai.rating.service import grade_history, rating_dates, scorecard_of
+from xinyidai.rating.service import explain_values, grade_history, rater_of, rating_dates
 
 __all__ = [
     "PURPOSES_BY_KIND",
@@ -264,27 +262,39 @@ def _jsonable(value: Any) -> Any:
 
 
 # -- who may look ----------------------------------------------------------------------------------------
+ConsentCheck = Callable[[str, str, str], "int | None"]
+"""``(uscc, version, purpose) -> consent id``: raises PermissionDenied without a live consent (and records
+the attempt); the marketplace provides it, because consents live there, above rating."""
+
+
 def ensure_may_view(
-    principal: Principal, uscc: str, version: ReportVersion, *, own_uscc: str | None = None
-) -> None:
+    principal: Principal,
+    uscc: str,
+    version: ReportVersion,
+    *,
+    own_uscc: str | None = None,
+    purpose: Purpose | None = None,
+    consent: ConsentCheck | None = None,
+) -> int | None:
     """May this principal see this version of this enterprise's report? PermissionDenied if not.
 
-    Today: the enterprise itself sees both versions of its own report (``own_uscc`` is the USCC of the
-    principal's enterprise, resolved by the caller); the staff of financial institutions and of the
-    operator see the full version of any enterprise; nobody else sees anything.
+    The enterprise itself sees both versions of its own report (``own_uscc`` is the USCC of the
+    principal's enterprise, resolved by the caller); the operator's staff see the full version of any
+    enterprise (supervision; every look recorded); a financial institution sees the full version only
+    while it holds the enterprise's valid, unexpired, unrevoked consent for the stated purpose
+    (征信业管理条例 Art. 18; PIPL Art. 23), decided by ``consent``; nobody else sees anything.
 
-    The marketplace issue adds the consent check here (征信业管理条例 Art. 18; PIPL Art. 23): an
-    institution will see the full report only while it holds the enterprise's valid, unexpired,
-    unrevoked consent for the stated purpose. The market capability sits above rating, so the consent
-    lookup will come in as an argument of this function.
+    Returns:
+        The id of the consent the look relies on (institutions), else None.
     """
     if principal.org_kind is OrgKind.ENTERPRISE:
         if own_uscc is not None and own_uscc == uscc:
-            return
+            return None
         raise PermissionDenied()
-    if version == "full" and principal.org_kind in (OrgKind.INSTITUTION, OrgKind.OPERATOR):
-        # Consent check (marketplace issue): institutions need the enterprise's consent for this purpose.
-        return
+    if version == "full" and principal.org_kind is OrgKind.OPERATOR:
+        return None
+    if version == "full" and principal.org_kind is OrgKind.INSTITUTION and consent is not None:
+        return consent(uscc, version, (purpose or Purpose.LOAN_REVIEW).value)
     raise PermissionDenied()
 
 
@@ -310,6 +320,7 @@ def view_report(
     purpose: Purpose | str | None = None,
     as_of: date | None = None,
     channel: Channel = "page",
+    consent: ConsentCheck | None = None,
 ) -> CreditReport:
     """A principal looks at a report: check the access, build it, record the look (Art. 22).
 
@@ -320,6 +331,7 @@ def view_report(
         purpose: why (``Purpose``); by default the first purpose the principal's kind may state.
         as_of: the newest rating on or before this date (the newest of all by default).
         channel: page, pdf or json — recorded with the look.
+        consent: the marketplace's consent check, required for institutions (``ensure_may_view``).
 
     Returns:
         The masked report, numbered after the audit record of this look.
@@ -328,8 +340,8 @@ def view_report(
         code = str(validate_uscc(uscc))
     except InvalidUSCC:
         raise NotFound("No enterprise with this unified social credit code is known") from None
-    ensure_may_view(principal, code, version, own_uscc=own_uscc)
     reason = _purpose(principal, purpose)
+    consent_id = ensure_may_view(principal, code, version, own_uscc=own_uscc, purpose=reason, consent=consent)
     report = build_report(session, lake, code, as_of, version=version)
     record = record_event(
         session,
@@ -344,6 +356,7 @@ def view_report(
             "purpose": reason.value,
             "channel": channel,
             "as_of": report.as_of.isoformat(),
+            "consent_id": consent_id,
         },
     )
     number = f"XYD{report.as_of:%Y%m%d}{record.id:010d}"
@@ -454,18 +467,14 @@ def _rating(
 ) -> RatingSummary:
     """The stored rating with its reasons, recomputed from the indicator values and the model that rated.
 
-    The knock-out that applied is the one the rating run found (stored with the rating), so the scorecard
-    is applied here without its knock-out rules: the same points, weights and completeness as the run,
-    with no rule evaluation per view.
+    The knock-out that applied is the one the rating run found (stored with the rating), so the model
+    (expert or statistical) is applied here without its knock-out rules: the same points, weights and
+    completeness as the run, with no rule evaluation per view.
     """
     model = session.get(RatingModel, stored["model_id"])
     if model is None:
         raise NotFound("This enterprise has no rating yet")
-    scorecard = scorecard_of(model)
-    one = pa.table({f.indicator: pa.array([values.get(f.indicator)]) for _, _, f in scorecard.factors})
-    scored = dataclasses.replace(scorecard, knockouts=()).score(one.append_column("uscc", pa.array([""])))
-    scored = dataclasses.replace(scored, knocked_out=np.array([stored["knocked_out"]], dtype=np.int16))
-    reasons = scorecard.reasons(scored, 0)
+    reasons = explain_values(rater_of(model), values, int(stored["knocked_out"]))
     return RatingSummary(
         as_of=day,
         score=float(stored["score"]),

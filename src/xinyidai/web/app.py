@@ -19,6 +19,8 @@ from xinyidai.core.logging import configure_logging
 from xinyidai.core.settings import Settings, get_settings
 from xinyidai.web import ops
 from xinyidai.web.api import data as data_api
+from xinyidai.web.api import market as market_api
+from xinyidai.web.api import precredit as precredit_api
 from xinyidai.web.api import reports as reports_api
 from xinyidai.web.api import v1
 from xinyidai.web.deps import CSRF_COOKIE, LOCALE_COOKIE, read_form, resolve_actor, verify_csrf
@@ -30,6 +32,9 @@ from xinyidai.web.middleware import (
 )
 from xinyidai.web.pages import auth, data, home, notifications, operator, org, quality, rating
 from xinyidai.web.pages import reports as report_pages
+from xinyidai.web.pages.enterprise_market import router as enterprise_market_router
+from xinyidai.web.pages.government_market import router as government_market_router
+from xinyidai.web.pages.institution_market import router as institution_market_router
 from xinyidai.web.problems import install_handlers
 
 
@@ -92,11 +97,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         notifications.router,
         rating.router,
         report_pages.router,
+        institution_market_router,
+        enterprise_market_router,
+        government_market_router,
     ):
         app.include_router(pages, dependencies=common, include_in_schema=False)
     app.include_router(v1.router, dependencies=common)
     app.include_router(data_api.router, dependencies=common)
     app.include_router(reports_api.router, dependencies=common)
+    app.include_router(precredit_api.router, dependencies=common)
+    app.include_router(market_api.router, dependencies=common)
     app.include_router(ops.router)
 
     static_dir = resources.files("xinyidai.web") / "static"

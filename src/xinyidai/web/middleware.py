@@ -62,7 +62,10 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                # Server-Timing (W3C): time spent until the response starts (clients, benchmarks)
+                spent = f"app;dur={(time.perf_counter() - start) * 1000:.2f}".encode()
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode()),
+                                      (b"server-timing", spent)]  # fmt: skip
             await send(message)
 
         try:

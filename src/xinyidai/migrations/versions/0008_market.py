@@ -6,7 +6,7 @@ them, every look at a credit report, departments' whitelists and dispatch runs w
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-12-01 16:22:41.889225
+Create Date: 2026-12-01 16:54:01.027174
 """
 
 from collections.abc import Sequence
@@ -74,7 +74,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("needs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_needs_enterprise_id"), ["enterprise_id"], unique=False)
-        batch_op.create_index("ix_needs_status_expires", ["status", "expires_on"], unique=False)
+        batch_op.create_index("ix_needs_status_id", ["status", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_needs_uscc"), ["uscc"], unique=False)
 
     op.create_table(
@@ -280,8 +280,9 @@ def upgrade() -> None:
     with op.batch_alter_table("applications", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_applications_due_at"), ["due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_applications_enterprise_id"), ["enterprise_id"], unique=False)
+        batch_op.create_index("ix_applications_institution_id", ["institution_id", "id"], unique=False)
         batch_op.create_index(
-            "ix_applications_institution_status", ["institution_id", "status"], unique=False
+            "ix_applications_institution_status", ["institution_id", "status", "id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_applications_product_id"), ["product_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_applications_uscc"), ["uscc"], unique=False)
@@ -419,7 +420,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("loans", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_loans_enterprise_id"), ["enterprise_id"], unique=False)
-        batch_op.create_index("ix_loans_institution_status", ["institution_id", "status"], unique=False)
+        batch_op.create_index("ix_loans_institution_id", ["institution_id", "id"], unique=False)
+        batch_op.create_index("ix_loans_institution_status", ["institution_id", "status", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_loans_uscc"), ["uscc"], unique=False)
 
     op.create_table(
@@ -453,6 +455,7 @@ def downgrade() -> None:
     with op.batch_alter_table("loans", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_loans_uscc"))
         batch_op.drop_index("ix_loans_institution_status")
+        batch_op.drop_index("ix_loans_institution_id")
         batch_op.drop_index(batch_op.f("ix_loans_enterprise_id"))
 
     op.drop_table("loans")
@@ -475,6 +478,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_applications_uscc"))
         batch_op.drop_index(batch_op.f("ix_applications_product_id"))
         batch_op.drop_index("ix_applications_institution_status")
+        batch_op.drop_index("ix_applications_institution_id")
         batch_op.drop_index(batch_op.f("ix_applications_enterprise_id"))
         batch_op.drop_index(batch_op.f("ix_applications_due_at"))
 
@@ -509,7 +513,7 @@ def downgrade() -> None:
     op.drop_table("products")
     with op.batch_alter_table("needs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_needs_uscc"))
-        batch_op.drop_index("ix_needs_status_expires")
+        batch_op.drop_index("ix_needs_status_id")
         batch_op.drop_index(batch_op.f("ix_needs_enterprise_id"))
 
     op.drop_table("needs")
