@@ -207,3 +207,11 @@ def test_openapi_and_docs_are_served_locally(client: TestClient) -> None:
     assert "/api/docs-assets/swagger-ui-bundle.js" in docs
     assert "cdn" not in docs.lower()
     assert client.get("/api/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_each_organisation_is_offered_its_scopes(login: Callable[[str], LoggedIn]) -> None:
+    bank = login("bank_admin").client.get("/org/api-clients").text
+    assert 'value="market.products.manage"' in bank and 'value="market.credit.decide"' in bank
+    assert 'value="data.push"' not in bank  # only departments deliver data
+    department = login("gov_admin").client.get("/org/api-clients").text
+    assert 'value="data.push"' in department and 'value="market.products.manage"' not in department

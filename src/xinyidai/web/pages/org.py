@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from xinyidai.accounts import service as accounts
 from xinyidai.accounts.schemas import StaffInvite
-from xinyidai.core.access import ROLE_ORG_KIND, Permission, Principal
+from xinyidai.core.access import ROLE_ORG_KIND, ROLE_PERMISSIONS, Permission, Principal
 from xinyidai.web.deps import DbSession, page_guard
 from xinyidai.web.navigation import navigation_for
 from xinyidai.web.pages.common import form_value, form_values, handle_form, redirect
@@ -15,7 +15,23 @@ from xinyidai.web.templating import render
 
 router = APIRouter(prefix="/org")
 
-API_SCOPES = (Permission.AUTHENTICATED, Permission.DATA_PUSH, Permission.ORG_STAFF_READ)
+API_SCOPES = (
+    Permission.AUTHENTICATED,
+    Permission.DATA_PUSH,
+    Permission.ORG_STAFF_READ,
+    # an institution's own systems: products (upsert, list), its queue, decisions, loan reports
+    Permission.PRODUCTS_BROWSE,
+    Permission.PRODUCTS_MANAGE,
+    Permission.INSTITUTION_WORKBENCH,
+    Permission.ORDERS_WORK,
+    Permission.CREDIT_DECIDE,
+)
+
+
+def scopes_for(principal: Principal) -> list[str]:
+    """The scopes an organisation of this kind can use at all (another kind's would never pass a guard)."""
+    own_roles = {role for role, kind in ROLE_ORG_KIND.items() if kind is principal.org_kind}
+    return [s.value for s in API_SCOPES if ROLE_PERMISSIONS[s] & own_roles]
 
 
 def _staff_context(
@@ -98,7 +114,7 @@ def _clients_context(
     request.state.nav = navigation_for(principal)
     context: dict[str, object] = {
         "clients": accounts.list_api_clients(db, principal),
-        "scopes": [s.value for s in API_SCOPES],
+        "scopes": scopes_for(principal),
         "values": {},
     }
     context.update(extra)
