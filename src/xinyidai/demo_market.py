@@ -248,7 +248,24 @@ def fill_market(session: Session, lake: Lake, settings: Settings) -> None:
     _needs_and_offers(session, lake, settings, people, acting, products, firms)
     _applications_and_loans(session, lake, settings, people, acting, products, firms)
     market.remind_overdue(session)
+    _whitelist_and_dispatch(session, lake, people)
     session.flush()
+
+
+def _whitelist_and_dispatch(session: Session, lake: Lake, people: dict[str, Principal]) -> None:
+    """The development and reform commission's whitelist, dispatched with the open needs."""
+    rows = session.execute(
+        select(EnterpriseProfile.uscc, Organisation.name)
+        .join(Organisation, Organisation.id == EnterpriseProfile.organisation_id)
+        .order_by(Organisation.id)
+        .limit(8)
+    ).all()
+    lines = ["统一社会信用代码,企业名称,项目,推荐理由"]
+    lines += [f"{uscc},{name},2026年专精特新企业融资支持,纳入市级专精特新培育库" for uscc, name in rows]
+    whitelist = market.upload_whitelist(
+        session, people["gov_admin"], filename="专精特新白名单.csv", data="\n".join(lines).encode("utf-8")
+    )
+    market.dispatch(session, lake, people["gov_admin"], include_needs=True, whitelist_id=whitelist.id)
 
 
 def _people(session: Session) -> dict[str, Principal]:

@@ -13,7 +13,7 @@ from xinyidai.core.notifications import Notification
 from xinyidai.core.settings import Settings
 from xinyidai.data import service as data
 from xinyidai.data.lake import Lake
-from xinyidai.market.models import Application, Loan, Need, Order, Product
+from xinyidai.market.models import Application, DispatchRun, Loan, Need, Order, Product, WhitelistEntry
 from xinyidai.rating import service as rating
 from xinyidai.rating.models import RatingRun
 
@@ -72,5 +72,8 @@ def test_demo_enterprises_belong_to_the_ingested_city(engine: Engine, tmp_path: 
         }
         late = db.scalars(select(Notification).where(Notification.topic == "market.sla")).all()
         assert late and all(n.organisation_id is not None for n in late)  # the bank was reminded
+        assert db.scalar(select(func.count()).select_from(WhitelistEntry)) == 8
+        run = db.scalars(select(DispatchRun)).one()
+        assert run.assigned > 0 and run.gap == 0
         demo_market.fill_market(db, lake, Settings())  # once only
         assert db.scalar(select(func.count()).select_from(Product)) == 9
