@@ -6,6 +6,7 @@ from xinyidai.accounts import models as accounts_models
 from xinyidai.core import audit, notifications
 from xinyidai.core.database import Base
 from xinyidai.data import models as data_models
+from xinyidai.funds import models as funds_models
 from xinyidai.market import models as market_models
 from xinyidai.rating import models as rating_models
 
@@ -15,6 +16,7 @@ __all__ = [
     "accounts_models",
     "audit",
     "data_models",
+    "funds_models",
     "market_models",
     "metadata",
     "notifications",

@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from xinyidai.core import events
 from xinyidai.core.access import OrgKind, Permission, Principal, Role, require
 from xinyidai.core.clock import add_months, today_local, utcnow
 from xinyidai.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -210,6 +211,7 @@ def apply(
     app.approved_rate = decision.rate
     app.approved_term = data.term_months
     _move(session, app, "approve", None, "instant pre-credit", settings.market_sla_working_days)
+    events.publish(session, "market.application.approved", application_id=app.id)
     loan = (
         _disburse(session, app, product, None, contract_no=f"AUTO-{app.id}")
         if product.auto_disburse
@@ -262,6 +264,8 @@ def approve(session: Session, principal: Principal, application_id: int, data: A
     app.approved_amount = data.amount
     app.approved_rate = data.rate
     app.approved_term = data.term_months
+    session.flush()
+    events.publish(session, "market.application.approved", application_id=app.id)
     _tell_enterprise(
         session,
         app,
@@ -338,6 +342,7 @@ def _disburse(
     )
     session.add(loan)
     session.flush()
+    events.publish(session, "market.loan.disbursed", loan_id=loan.id, application_id=app.id)
     _tell_enterprise(
         session,
         app,
@@ -401,6 +406,8 @@ def report_loan(session: Session, principal: Principal, loan_id: int, data: Loan
     )
     session.add(record)
     session.flush()
+    # funds (claims on defaults, recoveries shared back) and monitoring listen
+    events.publish(session, f"market.loan.{data.kind}", loan_id=loan.id, record_id=record.id)
     return record
 
 
