@@ -17,6 +17,9 @@ Benchmarks (each runs as its own process, so its memory and start-up are its own
 - ``report``: credit report page, JSON and PDF latency (``bench/report_bench.py``);
 - ``scorecard``: fitting the statistical scorecard beside other libraries (``bench/scorecard_bench.py``;
   100,000 rows without toad by default, its own defaults with ``--full``).
+- ``precredit``: instant pre-credit (秒批) in-process and over HTTP with 100 concurrent clients
+  (``bench/precredit_bench.py``);
+- ``market``: need pool and applications queue with 100,000 open needs (``bench/market_pages_bench.py``);
 - ``dispatch``: dispatch (派单) of 100,000 needs to 50 institutions, median of 5 runs with the optimality
   gap (``bench/dispatch_bench.py``, no database).
 
@@ -37,7 +40,19 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("web", "ingest", "synth", "synth-naive", "quality", "rating", "report", "scorecard", "dispatch")
+ORDER = (
+    "web",
+    "ingest",
+    "synth",
+    "synth-naive",
+    "quality",
+    "rating",
+    "report",
+    "scorecard",
+    "dispatch",
+    "precredit",
+    "market",
+)
 
 
 def load() -> str:
@@ -76,6 +91,8 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
         "report": [python, str(HERE / "report_bench.py")],
         "scorecard": [python, str(HERE / "scorecard_bench.py"), *scorecard],
         "dispatch": [python, str(HERE / "dispatch_bench.py"), "--repeat", "5"],
+        "precredit": [python, str(HERE / "precredit_bench.py"), "--enterprises", str(enterprises)],
+        "market": [python, str(HERE / "market_pages_bench.py"), "--needs", "100000"],
     }
 
 

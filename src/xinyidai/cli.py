@@ -6,7 +6,7 @@ import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -64,23 +64,40 @@ def init_db() -> None:
 def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 0,
     host: Annotated[str, typer.Option(help="Address to bind")] = "",
+    workers: Annotated[int, typer.Option(help="Worker processes (one per core is a good start)")] = 1,
 ) -> None:
     """Serve the platform (migrating the database first)."""
     settings = _settings()
     _prepare(settings)
-    _serve(settings, host or settings.host, port or settings.port)
+    _serve(settings, host or settings.host, port or settings.port, workers=workers)
 
 
-def _serve(settings: Settings, host: str, port: int) -> None:
+def _serve(settings: Settings, host: str, port: int, *, workers: int = 1) -> None:
     import uvicorn
 
     from xinyidai.web.app import create_app
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     console.print(f"xinyidai 信易贷平台: [bold]http://{host}:{port}[/bold]  (Ctrl+C 停止)")
-    uvicorn.run(
-        create_app(settings), host=host, port=port, log_config=None, access_log=False, proxy_headers=False
-    )
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": False,
+    }
+    if workers > 1:
+        # Each worker process builds its own app from the same XYD_* environment.
+        os.environ.update(
+            {
+                "XYD_HOME": str(settings.home),
+                "XYD_DATABASE_URL": settings.database_url,
+                "XYD_ENVIRONMENT": settings.environment,
+            }
+        )
+        uvicorn.run("xinyidai.web.app:create_app", factory=True, workers=workers, **options)
+    else:
+        uvicorn.run(create_app(settings), **options)
 
 
 @app.command("create-user")
