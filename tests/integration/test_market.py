@@ -323,6 +323,7 @@ def test_consent_decides_every_look_and_the_enterprise_sees_who_looked(
             ("allowed", "page"),
             ("refused", "page"),
         ]
+        assert {(q.person_name, name) for q, name in looks} == {("张建国", "威海市商业银行")}  # who, for whom
         with pytest.raises(ValidationFailed):
             market.give_consent(
                 db,
@@ -381,3 +382,27 @@ def test_twenty_simultaneous_grabs_give_exactly_k_winners(
         need = db.get(Need, need_id)
         assert need is not None and need.holders == 3 and need.status == "full"
         assert db.scalar(select(func.count()).select_from(Order).where(Order.need_id == need_id)) == 3
+
+
+def test_an_instant_refusal_can_be_reviewed_by_a_person(engine: Engine, people: dict[str, Principal]) -> None:
+    bank, op, ent = people["bank_admin"], people["op_admin"], people["ent_admin"]
+    with session_scope(engine) as db:
+        instant = listed(
+            db, bank, op, external_id="INSTANT", instant=True, limit_formula="coalesce(tax_paid_12m, 0) * 8"
+        )
+        refused = market.apply(
+            db,
+            None,
+            ent,
+            ApplicationInput(product_id=instant.id, amount=Decimal("300000"), term_months=12),
+            SETTINGS,
+        ).application
+        assert refused.status == "rejected" and refused.channel == "instant"  # no data: the rules cannot lend
+        review = market.request_review(db, ent, refused.id)
+        assert review.status == "submitted" and review.channel == "review"
+        assert review.decision["review_of"] == refused.id and review.decision["reasons"]
+        assert review.id in {a.id for a in market.list_applications(db, bank)[0]}  # in the bank's queue
+        with pytest.raises(Conflict):
+            market.request_review(db, ent, refused.id)  # asked once
+        with pytest.raises(Conflict):
+            market.request_review(db, ent, review.id)  # only an instant refusal

@@ -28,6 +28,7 @@ KEY = "uscc"
 _CACHE_SIZE = 4
 
 _lock = threading.Lock()
+_building = threading.Lock()
 _open: OrderedDict[tuple[str, int], tuple[pa.Table, np.ndarray]] = OrderedDict()
 
 
@@ -68,13 +69,26 @@ def _mapped(path: Path) -> tuple[pa.Table, np.ndarray] | None:
         if found is not None:
             _open.move_to_end(key)
             return found
-    table = pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
-    keys = np.asarray(table.column(KEY).to_numpy(zero_copy_only=False)).astype("S18")
-    with _lock:
-        _open[key] = (table, keys)
-        while len(_open) > _CACHE_SIZE:
-            _open.popitem(last=False)
-    return table, keys
+    # One thread builds the key index (about a second at a million firms); the others wait for it
+    # instead of all building their own at once.
+    with _building:
+        with _lock:
+            found = _open.get(key)
+        if found is not None:
+            return found
+        table = pa.ipc.open_file(pa.memory_map(str(copy))).read_all()
+        keys = np.asarray(table.column(KEY).to_numpy(zero_copy_only=False)).astype("S18")
+        with _lock:
+            _open[key] = (table, keys)
+            while len(_open) > _CACHE_SIZE:
+                _open.popitem(last=False)
+        return table, keys
+
+
+def warm(paths: list[Path]) -> None:
+    """Open the point-lookup copies of these snapshots now (at start-up), so no request waits for it."""
+    for path in paths:
+        _mapped(path)
 
 
 def lookup(path: Path, uscc: str, columns: list[str] | None = None) -> dict[str, Any] | None:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from xinyidai.core import events
 from xinyidai.core.access import OrgKind, Permission, Principal, Role, require
 from xinyidai.core.clock import add_months, today_local, utcnow
-from xinyidai.core.errors import NotFound, PermissionDenied, ValidationFailed
+from xinyidai.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from xinyidai.core.i18n import N_
 from xinyidai.core.notifications import notify_role
 from xinyidai.core.settings import Settings
@@ -233,6 +233,39 @@ def precredit_for(
     me = own_enterprise(session, lake, principal)
     values = indicators.enterprise_indicators(lake, me.uscc) if lake is not None else None
     return decide(product, me.as_profile(), values, amount=amount, term_months=term_months), me.grade
+
+
+def request_review(session: Session, principal: Principal, application_id: int) -> Application:
+    """The enterprise asks a person to review an instant refusal (PIPL Art. 24: a decision made only by
+    automation may be refused). A new application with the same terms goes to the institution's queue,
+    carrying the automated decision and its reasons; the refused one stays as it was.
+
+    Raises:
+        Conflict: the application was not refused by the instant decision, or a review was already asked.
+    """
+    require(principal, Permission.ENTERPRISE_FINANCE)
+    refused = get_scoped(session, principal, Application, application_id)
+    if refused.channel != "instant" or refused.status != "rejected":
+        raise Conflict("Only an instant refusal can be reviewed by a person")
+    key = f"review-of-{refused.id}"
+    asked = select(Application.id).where(
+        Application.enterprise_id == refused.enterprise_id, Application.idempotency_key == key
+    )
+    if session.scalar(asked) is not None:
+        raise Conflict("A person is already reviewing this refusal")
+    review = open_application(
+        session,
+        principal,
+        product_id=refused.product_id,
+        amount=refused.amount,
+        term_months=refused.term_months,
+        purpose=refused.purpose,
+        channel="review",
+        grade=refused.grade,
+        idempotency_key=key,
+    )
+    review.decision = {**(refused.decision or {}), "review_of": refused.id}
+    return review
 
 
 def _loan_of(session: Session, app: Application) -> Loan | None:

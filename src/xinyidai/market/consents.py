@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from xinyidai.accounts.models import Organisation
+from xinyidai.accounts.models import Organisation, User
 from xinyidai.core.access import OrgKind, Permission, Principal, require
 from xinyidai.core.clock import today_local, utcnow
 from xinyidai.core.errors import Conflict, IllegalTransition, NotFound, PermissionDenied, ValidationFailed
@@ -265,6 +265,7 @@ def check_report_access(
         institution_id=principal.organisation_id,
         user_id=principal.user_id,
         username=principal.username,
+        person_name=_person_name(session, principal),
         consent_id=consent.id if consent else None,
         purpose=purpose,
         version=version,
@@ -276,6 +277,14 @@ def check_report_access(
     if consent is None and not contractual:
         raise ConsentRequired()  # keep_changes: the unit of work commits the record of the attempt
     return consent
+
+
+def _person_name(session: Session, principal: Principal) -> str:
+    """The querying person's name (a machine client: its organisation's system, by its client name)."""
+    if principal.user_id is None:
+        return principal.username
+    user = session.get(User, principal.user_id)
+    return user.display_name if user is not None else principal.username
 
 
 class ConsentRequired(PermissionDenied):

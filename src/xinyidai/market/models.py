@@ -159,6 +159,8 @@ class ReportQuery(Base):
     institution_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     username: Mapped[str] = mapped_column(String(64))
+    # 征信业管理条例 Art. 22: the querying person's name is recorded with every query
+    person_name: Mapped[str] = mapped_column(String(100), default="")
     consent_id: Mapped[int | None] = mapped_column(ForeignKey("consents.id"))
     purpose: Mapped[str] = mapped_column(String(32))
     version: Mapped[str] = mapped_column(String(16))

@@ -23,6 +23,7 @@ from xinyidai.market.applications import (
     reject,
     remind_overdue,
     report_loan,
+    request_review,
     withdraw,
 )
 from xinyidai.market.consents import (
@@ -60,7 +61,7 @@ from xinyidai.market.needs import (
     withdraw_need,
 )
 from xinyidai.market.orders import accept_offer, grab, list_orders, make_offer, offers_on, release
-from xinyidai.market.precredit import Decision, Refusal, decide, decision_fields
+from xinyidai.market.precredit import Decision, Refusal, decide, decision_fields, warm_decisions
 from xinyidai.market.products import (
     Upserted,
     delist_product,
@@ -163,12 +164,14 @@ __all__ = [
     "remind_overdue",
     "report_consent_check",
     "report_loan",
+    "request_review",
     "review_product",
     "revoke_consent",
     "run_summary",
     "submit_product",
     "upload_whitelist",
     "upsert_product",
+    "warm_decisions",
     "whitelist_view",
     "who_looked",
     "withdraw",

@@ -331,6 +331,7 @@ def upgrade() -> None:
         sa.Column("institution_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("username", sa.String(length=64), nullable=False),
+        sa.Column("person_name", sa.String(length=100), nullable=False),
         sa.Column("consent_id", sa.Integer(), nullable=True),
         sa.Column("purpose", sa.String(length=32), nullable=False),
         sa.Column("version", sa.String(length=16), nullable=False),

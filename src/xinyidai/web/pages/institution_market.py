@@ -90,6 +90,7 @@ CHANNEL_LABELS: dict[str, str] = {
     "product": N_("Product application"),
     "offer": N_("Accepted offer"),
     "instant": N_("Instant pre-credit"),
+    "review": N_("Review of an instant refusal by a person"),
     "dispatch": N_("Dispatched"),
 }
 CLOSED_REASON_LABELS: dict[str, str] = {
