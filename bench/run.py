@@ -22,6 +22,10 @@ Benchmarks (each runs as its own process, so its memory and start-up are its own
 - ``market``: need pool and applications queue with 100,000 open needs (``bench/market_pages_bench.py``);
 - ``dispatch``: dispatch (派单) of 100,000 needs to 50 institutions, median of 5 runs with the optimality
   gap (``bench/dispatch_bench.py``, no database).
+- ``simulation``: the fund simulation, 10,000 Monte Carlo paths over a 100,000-loan book, median of 3
+  runs (``bench/simulation_bench.py``, no database).
+- ``funds``: a claim (file, approve, payout posting) and a plain ledger posting over 100,000 prior entries,
+  in-process on SQLite, median and p99 (``bench/funds_bench.py``).
 
 Without ``--home``, quality and rating build a small city of their own first (not timed).
 
@@ -52,6 +56,8 @@ ORDER = (
     "dispatch",
     "precredit",
     "market",
+    "simulation",
+    "funds",
 )
 
 
@@ -93,6 +99,8 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
         "dispatch": [python, str(HERE / "dispatch_bench.py"), "--repeat", "5"],
         "precredit": [python, str(HERE / "precredit_bench.py"), "--enterprises", str(enterprises)],
         "market": [python, str(HERE / "market_pages_bench.py"), "--needs", "100000"],
+        "simulation": [python, str(HERE / "simulation_bench.py"), "--repeat", "3"],
+        "funds": [python, str(HERE / "funds_bench.py")],
     }
 
 

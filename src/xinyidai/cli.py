@@ -50,6 +50,9 @@ def _prepare(settings: Settings) -> None:
 
     settings.ensure_home()
     upgrade(settings.database_url)
+    from xinyidai.funds.subscriptions import register as register_funds
+
+    register_funds()  # approved loans join funds' schemes (the demo and jobs approve loans too)
 
 
 @app.command("init-db")
@@ -200,6 +203,12 @@ def demo(
         from xinyidai import demo_market
 
         demo_market.fill_market(session, data_service.open_lake(settings), settings)
+    with console.status("正在布置担保基金、转贷、贴息与政策演示数据……"), session_scope(engine) as session:
+        from xinyidai import demo_funds, demo_policies, demo_programmes
+
+        demo_funds.fill_funds(session, settings)  # covers the approved loans, pays a claim
+        demo_programmes.fill_programmes(session, settings)  # bridge loans and subsidies on the loan book
+        demo_policies.fill_policies(session, settings)
     port = port or settings.port
     table = Table(title=f"演示账号（密码均为 {demo_city.DEMO_PASSWORD}）", show_lines=False)
     for column in ("角色", "用户名", "姓名", "所属机构", "TOTP 密钥（管理员二次验证）"):
@@ -644,6 +653,29 @@ def market_daily() -> None:
         expired = market.expire_needs(session)
         reminded = market.remind_overdue(session)
     console.print(f"已过期需求 {expired} 条；已提醒超时申请 {reminded} 件")
+
+
+funds_app = typer.Typer(help="Public money: funds, programmes and their ledger", no_args_is_help=True)
+app.add_typer(funds_app, name="funds")
+
+
+@funds_app.command("check")
+def funds_check() -> None:
+    """Prove the ledger of public money balances; exit 1 naming every problem found."""
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.funds import service as funds
+
+    settings = _settings()
+    _prepare(settings)
+    with session_scope(get_engine(settings.database_url)) as session:
+        check = funds.check_books(session)
+    if check.ok:
+        console.print(f"[green]账目平衡[/green]：{check.entries} 笔分录，{check.accounts} 个账户")
+        return
+    console.print(f"[red]账目不平衡[/red]：发现 {len(check.problems)} 个问题")
+    for problem in check.problems:
+        console.print(f"  - {problem}", markup=False, highlight=False)
+    raise typer.Exit(1)
 
 
 @app.command("totp-code")

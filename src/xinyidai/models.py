@@ -7,7 +7,9 @@ from xinyidai.core import audit, notifications
 from xinyidai.core.database import Base
 from xinyidai.data import models as data_models
 from xinyidai.funds import models as funds_models
+from xinyidai.funds import programmes_models, schemes_models
 from xinyidai.market import models as market_models
+from xinyidai.policies import models as policies_models
 from xinyidai.rating import models as rating_models
 
 metadata = Base.metadata
@@ -20,5 +22,8 @@ __all__ = [
     "market_models",
     "metadata",
     "notifications",
+    "policies_models",
+    "programmes_models",
     "rating_models",
+    "schemes_models",
 ]

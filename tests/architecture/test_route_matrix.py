@@ -32,6 +32,7 @@ ORG_ADMINS = frozenset(
 )
 INSTITUTION_WORK = frozenset({Role.INSTITUTION_ADMIN, Role.ACCOUNT_MANAGER})  # products, orders
 INSTITUTION_DECIDE = frozenset({Role.INSTITUTION_ADMIN, Role.RISK_OFFICER})  # credit decisions
+SUBSIDY_MANAGERS = frozenset({Role.FUND_MANAGER, Role.DEPARTMENT_ADMIN})  # interest subsidies
 
 # (method, path) → who may use it.
 MATRIX: dict[tuple[str, str], frozenset[object]] = {
@@ -66,6 +67,7 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("GET", "/enterprise/applications"): ENTERPRISE,
     ("GET", "/enterprise/applications/{application_id}"): ENTERPRISE,
     ("POST", "/enterprise/applications/{application_id}/withdraw"): ENTERPRISE,
+    ("POST", "/enterprise/applications/{application_id}/review"): ENTERPRISE,
     ("GET", "/enterprise/loans"): ENTERPRISE,
     ("GET", "/enterprise/consents"): ENTERPRISE,
     ("POST", "/enterprise/consents/preview"): frozenset({Role.ENTERPRISE_ADMIN}),
@@ -184,6 +186,106 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("POST", "/institution/assignments/{assignment_id}/declined"): frozenset(
         {Role.INSTITUTION_ADMIN, Role.ACCOUNT_MANAGER}
     ),
+    # the policy supermarket, policy effects and the government fund supermarket
+    ("GET", "/government/policies"): frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
+    ("POST", "/government/policies"): frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
+    ("GET", "/government/policies/{policy_id}"): frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
+    ("POST", "/government/policies/{policy_id}"): frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
+    ("POST", "/government/policies/{policy_id}/publish"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("POST", "/government/policies/{policy_id}/withdraw"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("GET", "/government/policies/{policy_id}/effect"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("GET", "/government/policies/{policy_id}/effect.xlsx"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("GET", "/government/policy-applications"): frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
+    ("GET", "/government/policy-applications/{application_id}"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("GET", "/government/policy-applications/{application_id}/materials/{material_id}"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("POST", "/government/policy-applications/{application_id}/approve"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("POST", "/government/policy-applications/{application_id}/reject"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("POST", "/government/policy-applications/{application_id}/recheck"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("POST", "/government/policy-applications/{application_id}/disburse"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("POST", "/government/policy-objections/{objection_id}/answer"): (
+        frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF})
+    ),
+    ("GET", "/enterprise/policies"): ENTERPRISE,
+    ("GET", "/enterprise/policies/{policy_id}"): ENTERPRISE,
+    ("POST", "/enterprise/policies/{policy_id}/apply"): ENTERPRISE,
+    ("GET", "/enterprise/policy-applications"): ENTERPRISE,
+    ("GET", "/enterprise/policy-applications/{application_id}"): ENTERPRISE,
+    ("POST", "/enterprise/policy-applications/{application_id}/withdraw"): ENTERPRISE,
+    ("GET", "/enterprise/funds"): ENTERPRISE,
+    ("POST", "/enterprise/funds/{fund_id}/apply"): ENTERPRISE,
+    ("GET", "/policies/publicity"): LOGGED_IN,
+    ("POST", "/policies/publicity/{application_id}/objections"): LOGGED_IN,
+    ("GET", "/government/investment-funds"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/investment-funds"): frozenset({Role.FUND_MANAGER}),
+    ("GET", "/government/investment-applications/{application_id}"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/investment-applications/{application_id}/approve"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/investment-applications/{application_id}/reject"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/investment-applications/{application_id}/invest"): frozenset({Role.FUND_MANAGER}),
+    # risk-sharing funds and claims (issue 6)
+    ("GET", "/government/funds"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("POST", "/government/funds"): frozenset({Role.FUND_MANAGER}),
+    ("GET", "/government/funds/{fund_id}"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("POST", "/government/funds/{fund_id}/contributions"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/funds/{fund_id}/cover"): frozenset({Role.FUND_MANAGER}),
+    ("GET", "/government/funds/{fund_id}/ledger"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("GET", "/government/claims"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("GET", "/government/claims/{claim_id}"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("POST", "/government/claims/{claim_id}/approve"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/claims/{claim_id}/reject"): frozenset({Role.FUND_MANAGER}),
+    ("GET", "/institution/claims"): INSTITUTION,
+    ("POST", "/institution/claims"): frozenset({Role.INSTITUTION_ADMIN, Role.RISK_OFFICER}),
+    ("POST", "/institution/claims/{claim_id}/recoveries"): frozenset(
+        {Role.INSTITUTION_ADMIN, Role.RISK_OFFICER}
+    ),
+    # Bridge loans, interest subsidies, fund simulation (funds/bridge.py, subsidies.py, simulation.py)
+    ("GET", "/enterprise/bridge-loans"): ENTERPRISE,
+    ("POST", "/enterprise/bridge-loans"): ENTERPRISE,
+    ("GET", "/enterprise/bridge-loans/{bridge_id}"): ENTERPRISE,
+    ("POST", "/enterprise/bridge-loans/{bridge_id}/withdraw"): ENTERPRISE,
+    ("GET", "/institution/bridge-loans"): INSTITUTION,
+    ("GET", "/institution/bridge-loans/{bridge_id}"): INSTITUTION,
+    ("POST", "/institution/bridge-loans/{bridge_id}/confirm"): INSTITUTION_DECIDE,
+    ("POST", "/institution/bridge-loans/{bridge_id}/decline"): INSTITUTION_DECIDE,
+    ("GET", "/government/bridge-funds"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/bridge-funds"): frozenset({Role.FUND_MANAGER}),
+    ("GET", "/government/bridge-funds/{bridge_fund_id}"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/bridge-funds/{bridge_fund_id}/contributions"): frozenset({Role.FUND_MANAGER}),
+    ("GET", "/government/bridge-loans/{bridge_id}"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/bridge-loans/{bridge_id}/approve"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/bridge-loans/{bridge_id}/reject"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/bridge-loans/{bridge_id}/disburse"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/bridge-loans/{bridge_id}/repay"): frozenset({Role.FUND_MANAGER}),
+    ("GET", "/government/subsidies"): SUBSIDY_MANAGERS,
+    ("POST", "/government/subsidies"): SUBSIDY_MANAGERS,
+    ("GET", "/government/subsidies/{subsidy_policy_id}"): SUBSIDY_MANAGERS,
+    ("POST", "/government/subsidies/{subsidy_policy_id}/budget"): SUBSIDY_MANAGERS,
+    ("POST", "/government/subsidies/{subsidy_policy_id}/runs"): SUBSIDY_MANAGERS,
+    ("GET", "/government/subsidy-runs/{subsidy_run_id}"): SUBSIDY_MANAGERS,
+    ("GET", "/government/subsidy-runs/{subsidy_run_id}/export.xlsx"): SUBSIDY_MANAGERS,
+    ("POST", "/government/subsidy-runs/{subsidy_run_id}/pay"): SUBSIDY_MANAGERS,
+    ("POST", "/government/subsidy-runs/{subsidy_run_id}/discard"): SUBSIDY_MANAGERS,
+    ("GET", "/government/simulation"): GOVERNMENT,
+    ("POST", "/government/simulation"): GOVERNMENT,
 }
 
 PATH_VALUES = {
@@ -205,6 +307,15 @@ PATH_VALUES = {
     "order_id": "999999",
     "application_id": "999999",
     "consent_id": "999999",
+    "policy_id": "999999",
+    "material_id": "999999",
+    "objection_id": "999999",
+    "bridge_id": "999999",
+    "bridge_fund_id": "999999",
+    "subsidy_policy_id": "999999",
+    "subsidy_run_id": "999999",
+    "fund_id": "999999",
+    "claim_id": "999999",
 }
 
 

@@ -6,13 +6,15 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
-from xinyidai import demo, demo_market
+from xinyidai import demo, demo_funds, demo_market, demo_policies, demo_programmes
 from xinyidai.accounts.models import User
 from xinyidai.core.database import session_factory, session_scope
 from xinyidai.core.notifications import Notification
 from xinyidai.core.settings import Settings
 from xinyidai.data import service as data
 from xinyidai.data.lake import Lake
+from xinyidai.funds import ledger
+from xinyidai.funds.models import JournalEntry
 from xinyidai.market.models import Application, DispatchRun, Loan, Need, Order, Product, WhitelistEntry
 from xinyidai.rating import service as rating
 from xinyidai.rating.models import RatingRun
@@ -76,4 +78,13 @@ def test_demo_enterprises_belong_to_the_ingested_city(engine: Engine, tmp_path: 
         run = db.scalars(select(DispatchRun)).one()
         assert run.assigned > 0 and run.gap == 0
         demo_market.fill_market(db, lake, Settings())  # once only
+    # Public money and policies on top of the marketplace: a fund covering loans with a paid claim,
+    # bridge loans and subsidies, policies with applications; the books balance.
+    with session_scope(engine) as db:
+        demo_funds.fill_funds(db, Settings())
+        demo_programmes.fill_programmes(db, Settings())
+        demo_policies.fill_policies(db, Settings())
+    with session_scope(engine) as db:
+        assert ledger.check_books(db).ok
+        assert db.scalar(select(func.count()).select_from(JournalEntry)) > 3
         assert db.scalar(select(func.count()).select_from(Product)) == 9

@@ -103,6 +103,14 @@ class Permission(StrEnum):
     WHITELISTS_MANAGE = "market.whitelists.manage"  # a department's whitelists
     DISPATCH = "market.dispatch"  # dispatch needs and whitelisted firms to institutions
     MARKET_STATISTICS = "market.statistics"  # institution ranking and market figures
+    POLICIES_MANAGE = "policies.manage"  # a department's policies, their applications, publicity, effects
+    POLICY_APPLY = "policies.apply"  # an enterprise applies for policies and to government investment funds
+    INVESTMENT_FUNDS_MANAGE = "policies.investment_funds"  # a fund manager's funds, applications, investments
+    FUNDS_READ = "funds.read"  # risk-sharing funds, their schemes, covered loans, claims and ledger
+    FUNDS_MANAGE = "funds.manage"  # set up funds, record contributions, review claims
+    CLAIMS_FILE = "funds.claims.file"  # an institution files claims and reports recoveries on covered loans
+    SUBSIDIES_MANAGE = "funds.subsidies.manage"  # interest-subsidy policies, computed lists, pay-outs
+    FUNDS_SIMULATE = "funds.simulate"  # Monte Carlo simulation of a fund's payouts over a loan book
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -156,6 +164,15 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MARKET_STATISTICS: frozenset(
         {Role.OPERATOR_ADMIN, Role.AUDITOR, Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.FUND_MANAGER}
     ),
+    Permission.POLICIES_MANAGE: frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
+    Permission.POLICY_APPLY: frozenset({Role.ENTERPRISE_ADMIN, Role.ENTERPRISE_STAFF}),
+    Permission.INVESTMENT_FUNDS_MANAGE: frozenset({Role.FUND_MANAGER}),
+    # Public money: the fund manager runs the funds; the auditor reads the books (separation of duties).
+    Permission.FUNDS_READ: frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    Permission.FUNDS_MANAGE: frozenset({Role.FUND_MANAGER}),
+    Permission.CLAIMS_FILE: frozenset({Role.INSTITUTION_ADMIN, Role.RISK_OFFICER}),
+    Permission.SUBSIDIES_MANAGE: frozenset({Role.FUND_MANAGER, Role.DEPARTMENT_ADMIN}),
+    Permission.FUNDS_SIMULATE: frozenset({Role.FUND_MANAGER, Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
 }
 
 

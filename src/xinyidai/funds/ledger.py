@@ -181,7 +181,10 @@ def post(
     session.add(entry)
     try:
         session.flush()
-    except IntegrityError:  # the same key posted by a concurrent request that committed first
+    except IntegrityError as exc:
+        if "idempotency_key" not in str(exc.orig):
+            raise  # not ours to explain: a real integrity fault
+        # the same key posted by a concurrent request that committed first
         raise Conflict("This request is already being posted; reload to see it") from None
     for line, balance_after in zip(lines, after, strict=True):
         session.add(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 from importlib import resources
 
 from fastapi import Depends, FastAPI, Request
@@ -17,6 +18,9 @@ from xinyidai.core import i18n
 from xinyidai.core.database import get_engine
 from xinyidai.core.logging import configure_logging
 from xinyidai.core.settings import Settings, get_settings
+from xinyidai.data.service import open_lake
+from xinyidai.funds import subscriptions as funds_subscriptions
+from xinyidai.market import service as market
 from xinyidai.web import ops
 from xinyidai.web.api import data as data_api
 from xinyidai.web.api import market as market_api
@@ -30,9 +34,11 @@ from xinyidai.web.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
-from xinyidai.web.pages import auth, data, home, notifications, operator, org, quality, rating
+from xinyidai.web.pages import auth, data, home, notifications, operator, org, policies, quality, rating
 from xinyidai.web.pages import reports as report_pages
 from xinyidai.web.pages.enterprise_market import router as enterprise_market_router
+from xinyidai.web.pages.fund_programmes import router as fund_programmes_router
+from xinyidai.web.pages.funds import router as funds_router
 from xinyidai.web.pages.government_market import router as government_market_router
 from xinyidai.web.pages.institution_market import router as institution_market_router
 from xinyidai.web.problems import install_handlers
@@ -85,6 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = get_engine(settings.database_url)
     app.state.metrics = Metrics()
+    funds_subscriptions.register()  # approved loans join funds' schemes; defaults reach the claims
+    if settings.environment != "test":
+        # Map the newest snapshots for instant decisions now rather than on the first applicant's request.
+        threading.Thread(target=market.warm_decisions, args=(open_lake(settings),), daemon=True).start()
 
     common = [Depends(read_form), Depends(resolve_actor), Depends(verify_csrf)]
     for pages in (
@@ -100,6 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         institution_market_router,
         enterprise_market_router,
         government_market_router,
+        fund_programmes_router,
+        funds_router,
+        policies.router,
     ):
         app.include_router(pages, dependencies=common, include_in_schema=False)
     app.include_router(v1.router, dependencies=common)

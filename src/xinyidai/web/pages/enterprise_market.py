@@ -37,6 +37,7 @@ from xinyidai.market.schemas import (
     ConsentInput,
     NeedInput,
 )
+from xinyidai.policies import service as policies
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
 from xinyidai.web.pages.common import form_value, form_values, handle_form, redirect
@@ -94,6 +95,7 @@ CHANNEL_LABELS: dict[str, str] = {
     "product": N_("Applied to a product"),
     "offer": N_("Accepted an offer"),
     "instant": N_("Instant pre-credit"),
+    "review": N_("Review of an instant refusal by a person"),
     "dispatch": N_("Dispatched"),
     "page": N_("Web page"),
     "pdf": N_("PDF"),
@@ -210,6 +212,7 @@ def products(
             found=found,
             shown=shown,
             closest=found.closest(),
+            closest_policies=[] if found.eligible else policies.policies_for(db, _lake(settings), principal),
             eligible_count=len(found.eligible),
             institutions=institutions,
             product_type=product_type,
@@ -478,6 +481,23 @@ def application_page(
 ) -> Response:
     return render(
         request, "ent_application.html", _application_context(request, db, principal, application_id)
+    )
+
+
+@router.post("/applications/{application_id}/review")
+def request_review(
+    request: Request, application_id: int, db: DbSession, principal: Principal = page_guard(FINANCE)
+) -> Response:
+    def act() -> Response:
+        review = market.request_review(db, principal, application_id)
+        return redirect(f"/enterprise/applications/{review.id}?applied=1")
+
+    return handle_form(
+        request,
+        db,
+        "ent_application.html",
+        lambda: _application_context(request, db, principal, application_id),
+        act,
     )
 
 
