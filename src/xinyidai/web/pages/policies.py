@@ -60,6 +60,10 @@ def _tr(request: Request) -> Callable[..., str]:
     return tr
 
 
+# An eligibility rule is code, not prose: shown as an example, never translated.
+EXAMPLE_RULE = "grade in ('A', 'B') and insured_latest >= 10"
+
+
 def _base(request: Request, principal: Principal, **extra: Any) -> dict[str, Any]:
     request.state.nav = navigation_for(principal)
     context: dict[str, Any] = {
@@ -67,6 +71,7 @@ def _base(request: Request, principal: Principal, **extra: Any) -> dict[str, Any
         "tr": _tr(request),
         "values": {},
         "today": today_local(),
+        "example_rule": EXAMPLE_RULE,
     }
     context.update(extra)
     return context
