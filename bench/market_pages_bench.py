@@ -38,7 +38,7 @@ def timed(samples: int, call: Callable[[], object]) -> tuple[float, float]:
 
 
 def fill(url: str, needs: int) -> None:
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, text
 
     from xinyidai import demo, demo_market
     from xinyidai.accounts.models import EnterpriseProfile, Organisation
@@ -111,6 +111,9 @@ def fill(url: str, needs: int) -> None:
         for start in range(0, needs, 10_000):
             db.execute(insert(Need), need_rows[start : start + 10_000])
             db.execute(insert(Application), app_rows[start : start + 10_000])
+    with engine.connect() as conn:  # statistics after a bulk load, as autovacuum would gather them
+        conn.execute(text("ANALYZE"))
+        conn.commit()
 
 
 def main() -> None:

@@ -136,7 +136,7 @@ def resolve_actor(request: Request, db: DbSession, settings: SettingsDep) -> Act
 ActorDep = Annotated[Actor, Depends(resolve_actor)]
 
 
-def verify_csrf(request: Request, actor: ActorDep) -> None:
+async def verify_csrf(request: Request, actor: ActorDep) -> None:
     """Every unsafe browser request carries the CSRF token: a form field or the X-CSRF-Token header.
 
     Logged-in users' token is bound to their session; before login it is a double-submit cookie.
@@ -186,7 +186,8 @@ def page_guard(permission: Permission) -> Any:
 def api_guard(permission: Permission) -> Any:
     """Guard for an API route: 401 without credentials, 403 without the permission."""
 
-    def guard(actor: ActorDep) -> Principal:
+    # async: in-memory checks only, no reason to hop to a worker thread (every hop costs under load)
+    async def guard(actor: ActorDep) -> Principal:
         if actor.principal is None or not actor.fully_authenticated:
             raise AuthenticationRequired()
         if not can(actor.principal, permission):
