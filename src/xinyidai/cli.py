@@ -412,6 +412,7 @@ def rate(
     from xinyidai.core.database import get_engine, session_scope
     from xinyidai.core.i18n import translate
     from xinyidai.data import service as data
+    from xinyidai.market import service as market
     from xinyidai.rating import report_store
     from xinyidai.rating import service as rating
 
@@ -426,6 +427,7 @@ def rate(
             lake = data.open_lake(settings)
             rated = rating.rate_all(session, lake, day, recompute_indicators=recompute)
             notified = accounts.notify_downgrades(session, rated.changes)
+            market.notify_lenders_of_downgrades(session, rated.changes)
             report_store.prepare_store(lake, day)  # so nobody waits for the first report of the day
             run = rated.run
             grades = "，".join(f"{g} 级 {n:,}" for g, n in run.grades.items())

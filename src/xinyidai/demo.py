@@ -25,6 +25,7 @@ from xinyidai.data.lake import Lake
 from xinyidai.data.models import RegistryEnterprise
 from xinyidai.data.synth import generate_city
 from xinyidai.data.synthetic import DEMO_CITY, registry_enterprises
+from xinyidai.market import service as market
 from xinyidai.rating import report_store
 from xinyidai.rating import service as rating_service
 
@@ -147,6 +148,7 @@ def rate_city(session: Session, lake: Lake) -> None:
     for day in sorted({max(as_of - timedelta(days=91), registered), as_of}):
         rated = rating_service.rate_all(session, lake, day)
         accounts.notify_downgrades(session, rated.changes)
+        market.notify_lenders_of_downgrades(session, rated.changes)  # none before the demo market exists
         report_store.prepare_store(lake, day)
     session.commit()
 

@@ -406,3 +406,36 @@ def test_an_instant_refusal_can_be_reviewed_by_a_person(engine: Engine, people: 
             market.request_review(db, ent, refused.id)  # asked once
         with pytest.raises(Conflict):
             market.request_review(db, ent, review.id)  # only an instant refusal
+
+
+def test_lenders_hear_when_a_borrower_is_downgraded(engine: Engine, people: dict[str, Principal]) -> None:
+    from datetime import date
+
+    from xinyidai.core.notifications import Notification
+    from xinyidai.rating.service import GradeChange
+
+    bank, manager, risk, op, ent = (
+        people[k] for k in ("bank_admin", "bank_manager", "bank_risk", "op_admin", "ent_admin")
+    )
+    with session_scope(engine) as db:
+        product = listed(db, bank, op)
+        app = market.apply(
+            db,
+            None,
+            ent,
+            ApplicationInput(product_id=product.id, amount=Decimal("200000"), term_months=6),
+            SETTINGS,
+        ).application
+        market.accept(db, manager, app.id)
+        market.approve(
+            db, risk, app.id, ApprovalInput(amount=Decimal("200000"), rate=Decimal("4.2"), term_months=6)
+        )
+        market.disburse(db, manager, app.id, DisbursementInput())
+        uscc = app.uscc
+        down = GradeChange(uscc, date(2026, 11, 12), "B", "C", 640.0, 580.0)
+        up = GradeChange("91110000600037341L", date(2026, 11, 12), "C", "B", 500.0, 650.0)
+        assert market.notify_lenders_of_downgrades(db, [down, up]) == 1
+        sent = db.scalars(select(Notification).where(Notification.topic == "rating")).all()
+        assert {n.organisation_id for n in sent} == {bank.organisation_id}
+        assert {n.role for n in sent} == {"institution_admin", "account_manager", "risk_officer"}
+        assert all(n.params["grade"] == "C" and n.link == f"/reports/{uscc}?purpose=post_loan" for n in sent)

@@ -9,12 +9,12 @@ product says so, disburse without any manual step (Zhengzhou's "310").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from xinyidai.core import events
@@ -42,6 +42,7 @@ from xinyidai.market.schemas import (
     LoanReportInput,
     RejectionInput,
 )
+from xinyidai.rating.service import GradeChange
 
 SLA_WORKING_DAYS = 3
 SYSTEM = "system"
@@ -545,3 +546,48 @@ def _tell_enterprise(
             organisation_id=app.enterprise_id,
             key=f"application:{app.id}:{app.status}",
         )
+
+
+def notify_lenders_of_downgrades(session: Session, changes: Iterable[GradeChange]) -> int:
+    """Tell each institution with an unrepaid loan to a downgraded enterprise (its admin, account managers
+    and risk officers) that the borrower's grade fell. Returns how many institution notices were made."""
+    downgraded = {c.uscc: c for c in changes if c.is_downgrade}
+    if not downgraded:
+        return 0
+    rows = session.execute(
+        select(Loan.institution_id, Loan.uscc, func.count())
+        .where(Loan.uscc.in_(list(downgraded)), Loan.status.in_(("current", "overdue", "defaulted")))
+        .group_by(Loan.institution_id, Loan.uscc)
+    ).all()
+    names = dict(
+        session.execute(
+            select(Application.uscc, Application.enterprise_name).where(
+                Application.uscc.in_({uscc for _, uscc, _ in rows})
+            )
+        ).all()
+    )
+    for institution_id, uscc, loans in rows:
+        change = downgraded[uscc]
+        for role in (Role.INSTITUTION_ADMIN, Role.ACCOUNT_MANAGER, Role.RISK_OFFICER):
+            notify_role(
+                session,
+                role,
+                organisation_id=institution_id,
+                topic="rating",
+                key=f"borrower-downgrade:{uscc}:{change.as_of.isoformat()}",
+                severity="warning",
+                title=N_("A borrower's credit grade fell: %(enterprise)s"),
+                body=N_(
+                    "%(enterprise)s (%(loans)s loans with you) fell from %(previous)s to %(grade)s "
+                    "on %(as_of)s."
+                ),
+                params={
+                    "enterprise": names.get(uscc, uscc),
+                    "loans": loans,
+                    "previous": change.previous_grade,
+                    "grade": change.grade,
+                    "as_of": change.as_of.isoformat(),
+                },
+                link=f"/reports/{uscc}?purpose=post_loan",
+            )
+    return len(rows)
