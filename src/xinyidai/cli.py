@@ -209,6 +209,12 @@ def demo(
         demo_funds.fill_funds(session, settings)  # covers the approved loans, pays a claim
         demo_programmes.fill_programmes(session, settings)  # bridge loans and subsidies on the loan book
         demo_policies.fill_policies(session, settings)
+    with session_scope(engine) as session:
+        from xinyidai.market.loan_book import export_loan_book, previous_month
+
+        lake = data_service.open_lake(settings)
+        if not data_service.last_receipt_date(lake, "platform_loans"):  # the platform's own loan book, once
+            export_loan_book(session, lake, previous_month(), settings.home / "exports")
     port = port or settings.port
     table = Table(title=f"演示账号（密码均为 {demo_city.DEMO_PASSWORD}）", show_lines=False)
     for column in ("角色", "用户名", "姓名", "所属机构", "TOTP 密钥（管理员二次验证）"):
@@ -641,6 +647,31 @@ def models_activate(
 
 market_app = typer.Typer(help="The financing marketplace's daily jobs", no_args_is_help=True)
 app.add_typer(market_app, name="market")
+
+
+@market_app.command("export-loans")
+def market_export_loans(
+    period: Annotated[str, typer.Option(help="The month YYYY-MM (default: the month before this one)")] = "",
+) -> None:
+    """Deliver the platform's loan book of a month to the lake (the platform_loans source), for indicators."""
+    from xinyidai.core.database import get_engine, session_factory
+    from xinyidai.data import service as data
+    from xinyidai.market.loan_book import export_loan_book, previous_month
+
+    settings = _settings()
+    _prepare(settings)
+    period = period or previous_month()
+    if len(period) != 7 or period[4] != "-" or not (period[:4] + period[5:]).isdigit():
+        console.print(f"[red]月份格式应为 YYYY-MM：{period}[/red]")
+        raise typer.Exit(2)
+    session = session_factory(get_engine(settings.database_url))()
+    try:
+        batch = export_loan_book(session, data.open_lake(settings), period, settings.home / "exports")
+    finally:
+        session.close()
+    console.print(f"平台贷款记录 {period}：{batch.outcome}，{batch.rows_accepted} 条")
+    if batch.error:
+        raise typer.Exit(1)
 
 
 @market_app.command("daily")

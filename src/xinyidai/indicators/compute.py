@@ -57,6 +57,7 @@ def window_params(as_of: date) -> dict[str, date]:
     return {
         "as_of": as_of,
         "m0": m0,
+        "m1": _months_before(m0, 1),
         "m3": _months_before(m0, 3),
         "m6": _months_before(m0, 6),
         "m12": _months_before(m0, 12),

@@ -40,6 +40,7 @@ class Dimension(StrEnum):
     TRADE = "trade"
     PUBLIC_CREDIT = "public_credit"
     FINANCE = "finance"
+    FINANCING = "financing"
 
 
 DIMENSIONS: dict[Dimension, tuple[str, str]] = {
@@ -55,6 +56,7 @@ DIMENSIONS: dict[Dimension, tuple[str, str]] = {
     Dimension.TRADE: ("进出口", N_("Foreign trade")),
     Dimension.PUBLIC_CREDIT: ("公共信用", N_("Public credit")),
     Dimension.FINANCE: ("财务状况", N_("Financial position")),
+    Dimension.FINANCING: ("平台融资记录", N_("Financing on the platform")),
 }
 
 
@@ -120,6 +122,7 @@ def indicator(
 STAB, OPER, TAXD, EMPL = Dimension.STABILITY, Dimension.OPERATIONS, Dimension.TAX, Dimension.EMPLOYMENT
 HFND, UTIL, JUDI, PENA = Dimension.HOUSING_FUND, Dimension.UTILITIES, Dimension.JUDICIAL, Dimension.PENALTIES
 INNO, TRAD, PUBC, FINA = Dimension.INNOVATION, Dimension.TRADE, Dimension.PUBLIC_CREDIT, Dimension.FINANCE
+LOAN = Dimension.FINANCING
 LOW, NEITHER, ZERO = Better.LOWER, Better.NEITHER, Missing.ZERO
 LAST12 = "period >= $m12"
 PREV12 = "period >= $m24 AND period < $m12"
@@ -359,4 +362,26 @@ INDICATORS: tuple[Indicator, ...] = (
               type="integer"),
     indicator("invoice_margin_12m", "发票毛利率", "Invoice margin (1 - purchases / sales)", FINA, "derived",
               "1 - invoice_purchases_12m / nullif(invoice_sales_12m, 0)", unit="%"),
+    # -- financing on the platform: its own loan book, delivered monthly as the platform_loans source ------
+    indicator("platform_loans_24m", "近24个月平台贷款笔数", "Loans through the platform, 24 months", LOAN,
+              "platform_loans", "count(DISTINCT loan_ref) FILTER (WHERE period >= $m24)", type="integer",
+              unit="笔", better=NEITHER, missing=ZERO),
+    indicator("platform_outstanding", "平台贷款余额", "Outstanding on the platform, latest month", LOAN,
+              "platform_loans", "sum(outstanding) FILTER (WHERE period >= $m1)", unit="元", better=NEITHER,
+              missing=ZERO),
+    indicator("platform_lenders", "平台在贷机构数", "Institutions lending to it on the platform", LOAN,
+              "platform_loans", "count(DISTINCT institution) FILTER (WHERE period >= $m1 AND status <> '结清')",
+              type="integer", unit="家", better=LOW, missing=ZERO),
+    indicator("platform_max_overdue_days_12m", "近12个月平台贷款最长逾期天数", "Longest overdue on the platform, 12 months",
+              LOAN, "platform_loans", "max(days_overdue) FILTER (WHERE period >= $m12)", type="integer",
+              unit="天", better=LOW, missing=ZERO),
+    indicator("platform_overdue_months_12m", "近12个月平台贷款逾期月数", "Months overdue on the platform, 12 months",
+              LOAN, "platform_loans", "count(DISTINCT period) FILTER (WHERE period >= $m12 AND days_overdue > 0)",
+              type="integer", unit="月", better=LOW, missing=ZERO),
+    indicator("platform_defaults_24m", "近24个月平台贷款违约笔数", "Defaults on the platform, 24 months", LOAN,
+              "platform_loans", "count(DISTINCT loan_ref) FILTER (WHERE period >= $m24 AND status = '违约')",
+              type="integer", unit="笔", better=LOW, missing=ZERO),
+    indicator("platform_repaid_24m", "近24个月平台贷款结清笔数", "Loans repaid on the platform, 24 months", LOAN,
+              "platform_loans", "count(DISTINCT loan_ref) FILTER (WHERE period >= $m24 AND status = '结清')",
+              type="integer", unit="笔", missing=ZERO),
 )  # fmt: skip

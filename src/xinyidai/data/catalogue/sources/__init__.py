@@ -1,9 +1,18 @@
-"""The department sources, grouped by owning department; ``all_sources()`` lists them in order."""
+"""The department sources and the platform's loan book, by owner; ``all_sources()`` lists them in order."""
 
 from __future__ import annotations
 
 from xinyidai.data.catalogue.model import Source
-from xinyidai.data.catalogue.sources import credit, employment, judicial, market, tax, trade, utilities
+from xinyidai.data.catalogue.sources import (
+    credit,
+    employment,
+    judicial,
+    market,
+    platform,
+    tax,
+    trade,
+    utilities,
+)
 
 
 def all_sources() -> list[Source]:
@@ -15,4 +24,5 @@ def all_sources() -> list[Source]:
         *judicial.SOURCES,
         *trade.SOURCES,
         *credit.SOURCES,
+        *platform.SOURCES,
     ]

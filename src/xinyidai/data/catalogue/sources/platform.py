@@ -1,0 +1,43 @@
+"""The platform itself as a data provider: its own loan book, delivered to the lake like a department's.
+
+Loans made through the marketplace live in the database; the indicators (financing history on the platform)
+and, later, the risk rules read the lake. So each month the marketplace delivers every loan's state at the
+month's end through ordinary ingestion (``xinyidai market export-loans``): validated, batched, visible from
+its arrival, and so never seen by an indicator computed as of an earlier date.
+"""
+
+from __future__ import annotations
+
+from xinyidai.data.catalogue.common import code, count, day, money, period, text, uscc
+from xinyidai.data.catalogue.model import Frequency, Source
+
+PLATFORM_LOANS = Source(
+    id="platform_loans",
+    name_zh="平台贷款记录",
+    name_en="Loans made through the platform",
+    owner="信易贷平台运营中心",
+    frequency=Frequency.MONTHLY,
+    description="Every loan disbursed through the marketplace and its state at the end of each month.",
+    fields=(
+        uscc(),
+        period(),
+        text("loan_ref", "贷款编号", "Loan", "The platform's loan number.", required=True),
+        text("institution", "放款机构", "Institution", "The lending institution.", required=True),
+        money("amount", "贷款金额", "Amount", "Amount disbursed."),
+        money("outstanding", "贷款余额", "Outstanding", "Principal outstanding at the month's end."),
+        count("days_overdue", "逾期天数", "Days overdue", "Days overdue at the month's end.", unit="天"),
+        code(
+            "status",
+            "贷款状态",
+            "Status",
+            "正常 current, 逾期 overdue, 违约 defaulted, 结清 repaid.",
+            ("正常", "逾期", "违约", "结清"),
+            required=True,
+        ),
+        day("disbursed_on", "放款日期", "Disbursed on", "Date the loan was paid out.", required=True),
+    ),
+    key=("loan_ref", "period"),
+    period_field="period",
+)
+
+SOURCES = (PLATFORM_LOANS,)
