@@ -87,7 +87,8 @@ def test_demo_prints_a_login_for_every_role(cli_env: dict[str, str]) -> None:
     # the platform's own loan book was delivered to the lake, for the financing-history indicators
     from xinyidai.data import service as data_service
 
-    assert data_service.last_receipt_date(data_service.open_lake(get_settings()), "platform_loans") is not None
+    lake = data_service.open_lake(get_settings())
+    assert data_service.last_receipt_date(lake, "platform_loans") is not None
     again = CliRunner().invoke(app, ["demo", "--no-serve"], env={"COLUMNS": "200"})
     assert again.exit_code == 0  # idempotent
     with session_scope(get_engine(get_settings().database_url)) as session:
