@@ -210,11 +210,13 @@ def demo(
         demo_programmes.fill_programmes(session, settings)  # bridge loans and subsidies on the loan book
         demo_policies.fill_policies(session, settings)
     with session_scope(engine) as session:
-        from xinyidai.market.loan_book import export_loan_book, previous_month
+        from xinyidai.market.loan_book import export_loan_book, previous_month, this_month
+        from xinyidai.policies.investment_export import export_investments
 
         lake = data_service.open_lake(settings)
-        if not data_service.last_receipt_date(lake, "platform_loans"):  # the platform's own loan book, once
+        if not data_service.last_receipt_date(lake, "platform_loans"):  # the platform's own records, once
             export_loan_book(session, lake, previous_month(), settings.home / "exports")
+            export_investments(session, lake, this_month(), settings.home / "exports")
     port = port or settings.port
     table = Table(title=f"演示账号（密码均为 {demo_city.DEMO_PASSWORD}）", show_lines=False)
     for column in ("角色", "用户名", "姓名", "所属机构", "TOTP 密钥（管理员二次验证）"):
@@ -653,10 +655,12 @@ app.add_typer(market_app, name="market")
 def market_export_loans(
     period: Annotated[str, typer.Option(help="The month YYYY-MM (default: the month before this one)")] = "",
 ) -> None:
-    """Deliver the platform's loan book of a month to the lake (the platform_loans source), for indicators."""
+    """Deliver the platform's own records of a month to the lake for the indicators: its loan book
+    (platform_loans) and government funds' investments (fund_investments)."""
     from xinyidai.core.database import get_engine, session_factory
     from xinyidai.data import service as data
     from xinyidai.market.loan_book import export_loan_book, previous_month
+    from xinyidai.policies.investment_export import export_investments
 
     settings = _settings()
     _prepare(settings)
@@ -667,10 +671,13 @@ def market_export_loans(
     session = session_factory(get_engine(settings.database_url))()
     try:
         batch = export_loan_book(session, data.open_lake(settings), period, settings.home / "exports")
+        investments = export_investments(session, data.open_lake(settings), period, settings.home / "exports")
     finally:
         session.close()
     console.print(f"平台贷款记录 {period}：{batch.outcome}，{batch.rows_accepted} 条")
-    if batch.error:
+    if investments is not None:
+        console.print(f"政府基金投资记录 {period}：{investments.outcome}，{investments.rows_accepted} 条")
+    if batch.error or (investments is not None and investments.error):
         raise typer.Exit(1)
 
 

@@ -38,7 +38,7 @@ def test_data_admin_runs_the_quality_checks(page: Page, demo_site: LiveServer) -
         page.get_by_test_id("run-quality").click()
     expect(page).to_have_url(re.compile(r"/operator/quality/\d+$"))
     expect(page.get_by_test_id("quality-run-title")).to_contain_text("质量检查")
-    assert page.get_by_test_id("quality-source-row").count() == 24
+    assert page.get_by_test_id("quality-source-row").count() == 25
     failed = int(page.get_by_test_id("rules-failed").inner_text())
     assert failed > 0  # the synthetic city is delivered with dirt on purpose
     page.screenshot(path=demo_site.screenshot_path("quality-run"), full_page=True)

@@ -123,3 +123,57 @@ def _registration(tmp_path: Path, uscc: str) -> Path:
         "".join(",".join(str(c) for c in row) + "\n" for row in registration([uscc])), encoding="utf-8"
     )
     return path
+
+
+def test_government_funds_investments_become_indicators(engine: Engine, tmp_path: Path) -> None:
+    from xinyidai.accounts.models import Organisation
+    from xinyidai.policies.investment_export import export_investments
+    from xinyidai.policies.models import Investment, InvestmentFund
+
+    with session_scope(engine) as db:
+        demo.build(db)
+        admin = db.scalars(select(User).where(User.username == "ent_admin")).one()
+        uscc, enterprise_id = admin.organisation.enterprise.uscc, admin.organisation_id
+        manager = db.scalars(select(Organisation).where(Organisation.name == "威海市财政局")).one()
+        fund = InvestmentFund(
+            manager_id=manager.id,
+            name="威海市科创引导基金",
+            manager_name="威海产业投资有限公司",
+            focus="科技型中小企业",
+            size=Decimal("500000000"),
+            created_by="t",
+        )
+        db.add(fund)
+        db.flush()
+        for amount, stake, day in (("3000000", "5", date(2026, 3, 1)), ("2000000", "3", date(2026, 6, 1))):
+            db.add(
+                Investment(
+                    fund_id=fund.id,
+                    enterprise_id=enterprise_id,
+                    uscc=uscc,
+                    amount=Decimal(amount),
+                    invested_on=day,
+                    stake=Decimal(stake),
+                    recorded_by="t",
+                )
+            )
+    lake = Lake(tmp_path / "lake", fsync=False)
+    session = session_factory(engine)()
+    try:
+        ingest_files(
+            "registration",
+            [_registration(tmp_path, uscc)],
+            lake=lake,
+            session=session,
+            received_at=datetime(2025, 1, 1, tzinfo=UTC),
+        )
+        batch = export_investments(
+            session, lake, "2026-04", tmp_path / "out", received_at=datetime(2026, 5, 2, tzinfo=UTC)
+        )
+        assert batch is not None and batch.rows_accepted == 1, batch
+    finally:
+        session.close()
+    row = next(r for r in compute_indicators(lake, date(2026, 5, 10)).to_pylist() if r["uscc"] == uscc)
+    assert row["fund_invested"] == 3000000 and row["fund_investors"] == 1  # June's investment is not in April
+    before = next(r for r in compute_indicators(lake, date(2026, 5, 1)).to_pylist() if r["uscc"] == uscc)
+    assert before["fund_invested"] == 0  # delivered on 2 May: unseen the day before

@@ -33,7 +33,7 @@ def test_data_pages_show_sources_batches_and_masked_quarantine(
     admin = login("op_data")
     page = admin.client.get("/operator/data")
     assert page.status_code == 200
-    assert page.text.count('data-testid="source-row"') == 24 and "纳税申报月度数据" in page.text
+    assert page.text.count('data-testid="source-row"') == 25 and "纳税申报月度数据" in page.text
     detail = admin.client.get("/operator/data/registration")
     assert detail.status_code == 200 and 'data-testid="batch-row"' in detail.text
     assert "个人" in detail.text  # sensitivity of the legal representative's fields

@@ -28,7 +28,7 @@ def test_data_admin_runs_checks_and_follows_the_alert(
     run_url = started.headers["location"]
     run_page = admin.client.get(run_url)
     assert run_page.status_code == 200 and 'data-testid="quality-result-row"' in run_page.text
-    assert run_page.text.count('data-testid="quality-source-row"') == 24
+    assert run_page.text.count('data-testid="quality-source-row"') == 25
     failed_only = admin.client.get(run_url + "?failed=1&source=tax_monthly")
     assert "通过</td>" not in failed_only.text.replace("未通过</td>", "")
 
@@ -38,7 +38,7 @@ def test_data_admin_runs_checks_and_follows_the_alert(
     assert load_workbook(io.BytesIO(report.content)).sheetnames == ["概览", "数据源", "规则明细"]
 
     sources = admin.client.get("/operator/data")
-    assert sources.text.count('data-testid="quality-score"') == 24 and "<polyline" in sources.text
+    assert sources.text.count('data-testid="quality-score"') == 25 and "<polyline" in sources.text
     detail = admin.client.get("/operator/data/tax_monthly")
     assert 'data-testid="source-quality-row"' in detail.text
 

@@ -384,4 +384,8 @@ INDICATORS: tuple[Indicator, ...] = (
     indicator("platform_repaid_24m", "近24个月平台贷款结清笔数", "Loans repaid on the platform, 24 months", LOAN,
               "platform_loans", "count(DISTINCT loan_ref) FILTER (WHERE period >= $m24 AND status = '结清')",
               type="integer", unit="笔", missing=ZERO),
+    indicator("fund_invested", "政府基金累计投资额", "Invested by government funds", LOAN, "fund_investments",
+              "sum(invested) FILTER (WHERE period >= $m1)", unit="元", missing=ZERO),
+    indicator("fund_investors", "投资的政府基金数", "Government funds invested in it", LOAN, "fund_investments",
+              "count(DISTINCT fund) FILTER (WHERE period >= $m1)", type="integer", unit="家", missing=ZERO),
 )  # fmt: skip

@@ -50,6 +50,11 @@ def previous_month(today: date | None = None) -> str:
     return f"{date.fromordinal(first.toordinal() - 1):%Y-%m}"
 
 
+def this_month(today: date | None = None) -> str:
+    """``YYYY-MM`` of ``today``'s month."""
+    return f"{today or today_local():%Y-%m}"
+
+
 def export_loan_book(
     session: Session, lake: Lake, period: str, folder: Path, *, received_at: datetime | None = None
 ) -> data_service.BatchResult:

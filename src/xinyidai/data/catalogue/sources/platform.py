@@ -9,7 +9,7 @@ its arrival, and so never seen by an indicator computed as of an earlier date.
 from __future__ import annotations
 
 from xinyidai.data.catalogue.common import code, count, day, money, period, text, uscc
-from xinyidai.data.catalogue.model import Frequency, Source
+from xinyidai.data.catalogue.model import Field, FieldType, Frequency, Source
 
 PLATFORM_LOANS = Source(
     id="platform_loans",
@@ -40,4 +40,38 @@ PLATFORM_LOANS = Source(
     period_field="period",
 )
 
-SOURCES = (PLATFORM_LOANS,)
+FUND_INVESTMENTS = Source(
+    id="fund_investments",
+    name_zh="政府基金投资记录",
+    name_en="Government funds' investments",
+    owner="信易贷平台运营中心",
+    frequency=Frequency.MONTHLY,
+    description="What each government fund on the platform has invested in each enterprise, month by month.",
+    fields=(
+        uscc(),
+        period(),
+        text("fund", "基金", "Fund", "The government fund that invested.", required=True),
+        money("invested", "累计投资额", "Invested", "Total invested by the fund in the enterprise so far."),
+        Field(
+            "stake",
+            "持股比例",
+            "Stake",
+            FieldType.FLOAT,
+            "Equity held, per cent.",
+            unit="%",
+            minimum=0,
+            maximum=100,
+        ),
+        day(
+            "first_invested_on",
+            "首次投资日期",
+            "First invested on",
+            "Date of the fund's first investment.",
+            required=True,
+        ),
+    ),
+    key=("uscc", "fund", "period"),
+    period_field="period",
+)
+
+SOURCES = (PLATFORM_LOANS, FUND_INVESTMENTS)
