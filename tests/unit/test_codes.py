@@ -231,3 +231,15 @@ def test_unknown_region() -> None:
         region_name("371099")
     with pytest.raises(UnknownCode):
         children("371099")
+
+
+def test_a_region_covers_exactly_its_own_divisions() -> None:
+    from types import SimpleNamespace
+
+    from xinyidai.core.codes import region_prefix
+    from xinyidai.market.precredit import targets_refusals
+
+    assert [region_prefix(c) for c in ("370000", "371000", "371002")] == ["37", "3710", "371002"]
+    product = SimpleNamespace(regions=["371000"], industries=[], sizes=[], grades=[])  # 威海市
+    assert targets_refusals(product, {"region_code": "371002"}) == []  # 环翠区, in Weihai
+    assert targets_refusals(product, {"region_code": "371102"})  # 日照: starts 371 too

@@ -283,6 +283,15 @@ def region(code: str) -> Region:
     return found
 
 
+def region_prefix(code: str) -> str:
+    """The prefix every division inside region ``code`` starts with: ``370000`` → ``37`` (a province covers
+    its cities), ``371000`` → ``3710`` (a city its districts), ``371002`` → ``371002``."""
+    prefix = code
+    while prefix.endswith("00") and len(prefix) > 2:
+        prefix = prefix[:-2]
+    return prefix
+
+
 def region_name(code: str) -> str:
     """The Chinese name of a region, e.g. ``region_name("371000") == "威海市"``.
 

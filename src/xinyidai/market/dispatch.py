@@ -57,6 +57,7 @@ from sqlalchemy.orm import Session
 from xinyidai.accounts.models import Organisation, User, UserRole
 from xinyidai.core.access import OrgKind, Permission, Principal, Role, require, sees_all_organisations
 from xinyidai.core.clock import SHANGHAI, today_local, utcnow
+from xinyidai.core.codes import region_prefix
 from xinyidai.core.errors import IllegalTransition, NotFound, PermissionDenied, ValidationFailed
 from xinyidai.core.i18n import N_
 from xinyidai.data.lake import Lake
@@ -175,14 +176,6 @@ class Solution:
     solver: str = SOLVER
     status: str = "optimal"
     prices: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-
-
-def region_prefix(code: str) -> str:
-    """``370000`` → ``37``, ``371000`` → ``3710``: a province or city covers its districts."""
-    prefix = code
-    while prefix.endswith("00") and len(prefix) > 2:
-        prefix = prefix[:-2]
-    return prefix
 
 
 def _codes(values: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.intp]]:

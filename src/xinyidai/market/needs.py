@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from xinyidai.accounts.models import EnterpriseProfile, Organisation
 from xinyidai.core.access import OrgKind, Permission, Principal, require
 from xinyidai.core.clock import today_local, utcnow
+from xinyidai.core.codes import region_prefix
 from xinyidai.core.errors import Conflict, NotFound, PermissionDenied
 from xinyidai.core.settings import Settings
 from xinyidai.data.lake import Lake
@@ -220,7 +221,7 @@ def fit_clause(session: Session, institution_id: int) -> Any:
             Need.term_months <= p.term_max,
         ]
         if p.regions:
-            conds.append(or_(*[Need.region_code.like(_region_prefix(code) + "%") for code in p.regions]))
+            conds.append(or_(*[Need.region_code.like(region_prefix(code) + "%") for code in p.regions]))
         if p.industries:
             conds.append(Need.industry_section.in_(p.industries))
         if p.sizes:
@@ -229,14 +230,6 @@ def fit_clause(session: Session, institution_id: int) -> Any:
             conds.append(Need.grade.in_(p.grades))
         branches.append(and_(*conds))
     return or_(*branches) if branches else false()
-
-
-def _region_prefix(code: str) -> str:
-    """``370000`` → ``37``, ``371000`` → ``3710``: a province or city covers its districts."""
-    prefix = code
-    while prefix.endswith("00") and len(prefix) > 2:
-        prefix = prefix[:-2]
-    return prefix
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from decimal import ROUND_DOWN, Decimal
 from functools import lru_cache
 from typing import Any
 
+from xinyidai.core.codes import region_prefix
 from xinyidai.core.expressions import (
     ExpressionEvaluationError,
     FieldCatalogue,
@@ -75,7 +76,8 @@ def targets_refusals(product: Product, profile: dict[str, Any]) -> list[Refusal]
     """Why the product's targets exclude this enterprise (region, industry, size, grade), if they do."""
     reasons = []
     region = str(profile.get("region_code") or "")
-    if product.regions and not any(region.startswith(code.rstrip("0") or code) for code in product.regions):
+    # the same coverage rule as the need pool's SQL (``needs.fit_clause``): one prefix per region
+    if product.regions and not any(region.startswith(region_prefix(code)) for code in product.regions):
         reasons.append(Refusal(N_("The product does not serve your region")))
     if product.industries and profile.get("industry_section") not in product.industries:
         reasons.append(Refusal(N_("The product does not serve your industry")))
