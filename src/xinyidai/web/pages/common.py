@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -12,7 +14,8 @@ from starlette.responses import RedirectResponse, Response
 
 from xinyidai.accounts.models import LoginSession, User
 from xinyidai.core.access import OrgKind, Principal
-from xinyidai.core.errors import AuthenticationRequired, XydError
+from xinyidai.core.errors import AuthenticationRequired, ValidationFailed, XydError
+from xinyidai.core.i18n import N_
 from xinyidai.core.settings import Settings
 from xinyidai.web.deps import SESSION_COOKIE, ActorDep, Redirect
 from xinyidai.web.navigation import HOME_PATH
@@ -26,6 +29,29 @@ def form_value(request: Request, name: str, default: str = "") -> str:
         return default
     value = form.get(name, default)
     return value.strip() if isinstance(value, str) else default
+
+
+def form_decimal(request: Request, name: str, message: str = N_("Enter a number")) -> Decimal:
+    """A posted number (1,000 and 1，000 accepted); ``message`` is the error's message id."""
+    raw = form_value(request, name).replace(",", "").replace("，", "")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ValidationFailed(message, field=name) from None
+    if not value.is_finite():
+        raise ValidationFailed(message, field=name)
+    return value
+
+
+def form_date(request: Request, name: str, message: str = N_("Enter a date (YYYY-MM-DD)")) -> date | None:
+    """A posted ISO date, None when the field is empty."""
+    raw = form_value(request, name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed(message, field=name) from None
 
 
 def form_values(request: Request, name: str) -> list[str]:

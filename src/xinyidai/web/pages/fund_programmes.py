@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -28,7 +28,7 @@ from xinyidai.market import service as market
 from xinyidai.market.models import Loan
 from xinyidai.web.deps import DbSession, page_guard
 from xinyidai.web.navigation import navigation_for
-from xinyidai.web.pages.common import form_value, handle_form, redirect
+from xinyidai.web.pages.common import form_date, form_decimal, form_value, handle_form, redirect
 from xinyidai.web.templating import render
 
 router = APIRouter()
@@ -45,14 +45,7 @@ MAX_WEB_LOANS = 200_000
 
 
 def _decimal(request: Request, name: str) -> Decimal:
-    raw = form_value(request, name).replace(",", "").replace("，", "")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationFailed("Enter a number", field=name) from None
-    if not value.is_finite():
-        raise ValidationFailed("Enter a number", field=name)
-    return value
+    return form_decimal(request, name)
 
 
 def _int(request: Request, name: str) -> int:
@@ -63,13 +56,12 @@ def _int(request: Request, name: str) -> int:
 
 
 def _date(request: Request, name: str, default: date | None = None) -> date:
-    raw = form_value(request, name)
-    if not raw and default is not None:
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed("Enter a date (YYYY-MM-DD)", field=name) from None
+    found = form_date(request, name)
+    if found is not None:
+        return found
+    if default is None:
+        raise ValidationFailed("Enter a date (YYYY-MM-DD)", field=name)
+    return default
 
 
 def _base(request: Request, principal: Principal, **extra: Any) -> dict[str, Any]:

@@ -14,11 +14,12 @@ from starlette.responses import Response
 from xinyidai.core.access import Permission, Principal, can
 from xinyidai.core.clock import today_local
 from xinyidai.core.errors import ValidationFailed
+from xinyidai.core.i18n import N_
 from xinyidai.funds import service as funds
 from xinyidai.market import service as market
 from xinyidai.web.deps import DbSession, page_guard
 from xinyidai.web.navigation import navigation_for
-from xinyidai.web.pages.common import form_value, form_values, handle_form, redirect
+from xinyidai.web.pages.common import form_date, form_decimal, form_value, form_values, handle_form, redirect
 from xinyidai.web.templating import render
 
 router = APIRouter()
@@ -38,24 +39,11 @@ def _pages(total: int, size: int = PAGE_SIZE) -> int:
 
 
 def _amount(request: Request, name: str) -> Decimal:
-    raw = form_value(request, name).replace(",", "").replace("，", "")
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationFailed("Enter an amount in yuan", field=name) from None
-    if not value.is_finite():
-        raise ValidationFailed("Enter an amount in yuan", field=name)
-    return value
+    return form_decimal(request, name, N_("Enter an amount in yuan"))
 
 
 def _date(request: Request, name: str) -> date | None:
-    raw = form_value(request, name)
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed("Enter a date as YYYY-MM-DD", field=name) from None
+    return form_date(request, name, N_("Enter a date as YYYY-MM-DD"))
 
 
 def _labels() -> dict[str, Any]:

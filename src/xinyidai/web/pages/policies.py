@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
@@ -39,7 +39,7 @@ from xinyidai.policies.schemas import (
 )
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
-from xinyidai.web.pages.common import form_value, handle_form, redirect
+from xinyidai.web.pages.common import form_date, form_decimal, form_value, handle_form, redirect
 from xinyidai.web.templating import render
 
 router = APIRouter()
@@ -82,23 +82,18 @@ def _lake(settings: SettingsDep) -> Any:
 
 
 def _decimal(request: Request, name: str, *, required: bool = True) -> Decimal | None:
-    raw = form_value(request, name).replace(",", "").replace("，", "")
-    if not raw:
+    if not form_value(request, name).strip():
         if required:
             raise ValidationFailed("This field is required", field=name)
         return None
-    try:
-        return Decimal(raw)
-    except InvalidOperation:
-        raise ValidationFailed("Enter a number", field=name) from None
+    return form_decimal(request, name)
 
 
 def _date(request: Request, name: str) -> date:
-    raw = form_value(request, name)
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed("Enter a date (YYYY-MM-DD)", field=name) from None
+    found = form_date(request, name)
+    if found is None:
+        raise ValidationFailed("Enter a date (YYYY-MM-DD)", field=name)
+    return found
 
 
 # ----------------------------------------------------------------------------------- department
