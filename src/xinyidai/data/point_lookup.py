@@ -85,11 +85,6 @@ def _mapped(path: Path) -> tuple[pa.Table, np.ndarray] | None:
         return table, keys
 
 
-def warm(paths: list[Path]) -> None:
-    """Open the point-lookup copies of these snapshots now (at start-up), so no request waits for it."""
-    for path in paths:
-        _mapped(path)
-
 
 def lookup(path: Path, uscc: str, columns: list[str] | None = None) -> dict[str, Any] | None:
     """The row of ``uscc`` in the snapshot at ``path`` as a dict, or None if the firm is not in it."""

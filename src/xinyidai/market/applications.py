@@ -30,7 +30,7 @@ from xinyidai.indicators import service as indicators
 from xinyidai.market import states
 from xinyidai.market.consents import sign_for_application
 from xinyidai.market.models import Application, ApplicationEvent, Loan, LoanRecord, Product
-from xinyidai.market.needs import COUNT_CAP, capped_count, own_enterprise
+from xinyidai.market.needs import COUNT_CAP, EnterpriseProfileView, capped_count, own_enterprise
 from xinyidai.market.orders import check_within_product
 from xinyidai.market.precredit import Decision, decide
 from xinyidai.market.products import listed_product
@@ -96,11 +96,13 @@ def open_application(
     grade: str = "",
     idempotency_key: str | None = None,
     sla_days: int = SLA_WORKING_DAYS,
+    enterprise: EnterpriseProfileView | None = None,
 ) -> Application:
-    """Create the enterprise's application (submitted) and tell the institution; no decision yet."""
+    """Create the enterprise's application (submitted) and tell the institution; no decision yet.
+    ``enterprise``: the principal's enterprise when the caller has read it already."""
     product = listed_product(session, product_id)
     check_within_product(product, amount, term_months)
-    me = own_enterprise(session, None, principal)
+    me = enterprise or own_enterprise(session, None, principal)
     app = Application(
         enterprise_id=me.organisation_id,
         uscc=me.uscc,
@@ -178,8 +180,7 @@ def apply(
     me = own_enterprise(session, lake, principal)
     decision: Decision | None = None
     if product.instant:
-        values = indicators.enterprise_indicators(lake, me.uscc) if lake is not None else None
-        decision = decide(product, me.as_profile(), values, amount=data.amount, term_months=data.term_months)
+        decision = _decide_for(lake, me, product, data.amount, data.term_months)
     else:
         check_within_product(product, data.amount, data.term_months)
     if authorise:
@@ -198,6 +199,7 @@ def apply(
         grade=me.grade or "",
         idempotency_key=idempotency_key,
         sla_days=settings.market_sla_working_days,
+        enterprise=me,
     )
     if decision is None:
         return Applied(app, None)
@@ -232,8 +234,15 @@ def precredit_for(
     """The product's strategy applied to the principal's enterprise now, and the grade it used."""
     require(principal, Permission.ENTERPRISE_FINANCE)
     me = own_enterprise(session, lake, principal)
+    return _decide_for(lake, me, product, amount, term_months), me.grade
+
+
+def _decide_for(
+    lake: Lake | None, me: EnterpriseProfileView, product: Product, amount: Decimal, term_months: int
+) -> Decision:
+    """One instant decision: the enterprise's newest indicators and grade through the product's strategy."""
     values = indicators.enterprise_indicators(lake, me.uscc) if lake is not None else None
-    return decide(product, me.as_profile(), values, amount=amount, term_months=term_months), me.grade
+    return decide(product, me.as_profile(), values, amount=amount, term_months=term_months)
 
 
 def request_review(session: Session, principal: Principal, application_id: int) -> Application:
