@@ -85,7 +85,6 @@ def _mapped(path: Path) -> tuple[pa.Table, np.ndarray] | None:
         return table, keys
 
 
-
 def lookup(path: Path, uscc: str, columns: list[str] | None = None) -> dict[str, Any] | None:
     """The row of ``uscc`` in the snapshot at ``path`` as a dict, or None if the firm is not in it."""
     mapped = _mapped(path)
