@@ -1,0 +1,26 @@
+"""funds_settings: funds: scheme editing, collateral values, fees
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-12-01 19:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+import xinyidai.core.database  # noqa: F401
+
+revision: str = "0017"
+down_revision: str | None = "0016"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
