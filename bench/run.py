@@ -26,6 +26,11 @@ Benchmarks (each runs as its own process, so its memory and start-up are its own
   runs (``bench/simulation_bench.py``, no database).
 - ``funds``: a claim (file, approve, payout posting) and a plain ledger posting over 100,000 prior entries,
   in-process on SQLite, median and p99 (``bench/funds_bench.py``).
+- ``evidence``: the evidence log at 10,000,000 entries on SQLite: append overhead, inclusion proof and a full
+  verify, median and p99 (``bench/evidence_bench.py``; about 10 minutes, most of it building the log).
+- ``monitoring``: 1,000 active rules over 1,000,000 firms' three snapshots, median of 3
+  (``bench/monitoring_bench.py``, no database). The pushed court case to an alert is measured by hand on a
+  built demo: ``XYD_HOME=var .venv/bin/python bench/monitoring_push_bench.py``.
 
 Without ``--home``, quality and rating build a small city of their own first (not timed).
 
@@ -58,6 +63,8 @@ ORDER = (
     "market",
     "simulation",
     "funds",
+    "evidence",
+    "monitoring",
 )
 
 
@@ -101,6 +108,8 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
         "market": [python, str(HERE / "market_pages_bench.py"), "--needs", "100000"],
         "simulation": [python, str(HERE / "simulation_bench.py"), "--repeat", "3"],
         "funds": [python, str(HERE / "funds_bench.py")],
+        "evidence": [python, str(HERE / "evidence_bench.py"), "--entries", "10000000"],
+        "monitoring": [python, str(HERE / "monitoring_bench.py"), "--firms", "1000000", "--repeat", "3"],
     }
 
 

@@ -194,6 +194,11 @@ def demo(
     with session_scope(engine) as session:
         logins = demo_city.build(session)
         example = demo_city.unregistered_example(session)
+    with session_scope(engine) as session:
+        from xinyidai import demo_delivery
+
+        # SMS choices and the bank's webhook first, so the notifications the demo raises next go out too.
+        demo_delivery.fill_delivery(session, settings, port=port or settings.port)
     with console.status("正在计算企业指标并评级……"), session_scope(engine) as session:
         from xinyidai.data import service as data_service
 
@@ -209,6 +214,14 @@ def demo(
         demo_funds.fill_funds(session, settings)  # covers the approved loans, pays a claim
         demo_programmes.fill_programmes(session, settings)  # bridge loans and subsidies on the loan book
         demo_policies.fill_policies(session, settings)
+    with session_scope(engine) as session:
+        from xinyidai import demo_compliance
+
+        demo_compliance.fill_compliance(session, data_service.open_lake(settings), settings)
+    with console.status("正在开启风险监测规则并回测……"), session_scope(engine) as session:
+        from xinyidai import demo_monitoring
+
+        demo_monitoring.fill_monitoring(session, data_service.open_lake(settings))
     with session_scope(engine) as session:
         from xinyidai.market.loan_book import export_loan_book, previous_month, this_month
         from xinyidai.policies.investment_export import export_investments
@@ -437,12 +450,17 @@ def rate(
             notified = accounts.notify_downgrades(session, rated.changes)
             market.notify_lenders_of_downgrades(session, rated.changes)
             report_store.prepare_store(lake, day)  # so nobody waits for the first report of the day
+            from xinyidai.monitoring import service as monitoring
+
+            watched = monitoring.run_monitoring(session, lake, day, trigger="pipeline")  # the last step
             run = rated.run
             grades = "，".join(f"{g} 级 {n:,}" for g, n in run.grades.items())
             summary = (
                 f"[green]已评级[/green] {run.enterprises:,} 家企业（截至 {run.as_of}）：{grades}；"
                 f"上调 {run.upgrades:,}，下调 {run.downgrades:,}（已通知 {notified} 家平台企业）；"
-                f"耗时 {run.elapsed_seconds} 秒"
+                f"耗时 {run.elapsed_seconds} 秒\n"
+                f"[green]风险监测[/green] {watched.rules:,} 条规则、{watched.enterprises:,} 家被监测企业："
+                f"新预警 {watched.alerts_raised:,}，条件已解除 {watched.alerts_cleared:,}"
             )
     except XydError as exc:
         console.print(f"[red]{translate(exc.message, exc.params)}[/red]")
@@ -695,6 +713,93 @@ def market_daily() -> None:
     console.print(f"已过期需求 {expired} 条；已提醒超时申请 {reminded} 件")
 
 
+compliance_app = typer.Typer(help="Credit-reporting compliance: objections' deadlines", no_args_is_help=True)
+app.add_typer(compliance_app, name="compliance")
+
+
+@compliance_app.command("daily")
+def compliance_daily() -> None:
+    """Close objections whose corrected data arrived; remind departments; escalate overdue ones."""
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.data import service as data_service
+    from xinyidai.rating import objections
+
+    settings = _settings()
+    _prepare(settings)
+    with session_scope(get_engine(settings.database_url)) as session:
+        corrected = objections.close_corrected(session, data_service.open_lake(settings))
+        run = objections.remind_and_escalate(
+            session, remind_working_days=settings.objection_remind_working_days
+        )
+    console.print(f"异议：已更正关闭 {corrected} 件；已提醒 {run.reminded} 件；已超期上报 {run.escalated} 件")
+
+
+retention_app = typer.Typer(help="Retention: remove records kept past their period", no_args_is_help=True)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("enforce")
+def retention_enforce(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what has expired")] = False,
+) -> None:
+    """Remove expired negative records, report queries and audit records (the trail stays verifiable)."""
+    from xinyidai.core.audit import verify_chain
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.data import service as data_service
+    from xinyidai.market import retention
+
+    settings = _settings()
+    _prepare(settings)
+    policy = retention.RetentionPolicy.of(settings)
+    with session_scope(get_engine(settings.database_url)) as session:
+        run = retention.enforce(session, data_service.open_lake(settings), policy, dry_run=dry_run)
+        intact, _broken = verify_chain(session)
+    names = {
+        "negative_records": "负面记录",
+        "report_queries": "报告查询记录",
+        "audit_records": "安全审计记录",
+    }
+    for kind, label in names.items():
+        if dry_run:
+            console.print(f"{label}：已过期 {run.expired[kind]} 条（试运行，未删除）")
+        else:
+            console.print(f"{label}：已过期 {run.expired[kind]} 条，已删除 {run.removed[kind]} 条")
+    if not intact:
+        console.print("[red]审计日志哈希链校验失败[/red]")
+        raise typer.Exit(1)
+
+
+monitor_app = typer.Typer(
+    help="Risk monitoring: run the active rules, backtest a rule set", no_args_is_help=True
+)
+app.add_typer(monitor_app, name="monitor")
+
+
+@monitor_app.command("run")
+def monitor_run(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Data as of this date, YYYY-MM-DD")] = None,
+) -> None:
+    """Evaluate every active rule over every watched enterprise; raise, refresh and clear alerts."""
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.data import service as data
+    from xinyidai.monitoring import service as monitoring
+
+    settings = _settings()
+    _prepare(settings)
+    day = _as_of_date(as_of)
+    with (
+        console.status(f"正在运行风险监测（截至 {day}）……"),
+        session_scope(get_engine(settings.database_url)) as s,
+    ):
+        run = monitoring.run_monitoring(s, data.open_lake(settings), day, trigger="manual")
+        line = (
+            f"[green]风险监测[/green] {run.rules:,} 条规则、{run.enterprises:,} 家被监测企业："
+            f"命中 {run.hits:,}，新预警 {run.alerts_raised:,}，条件已解除 {run.alerts_cleared:,}；"
+            f"耗时 {run.seconds} 秒"
+        )
+    console.print(line)
+
+
 funds_app = typer.Typer(help="Public money: funds, programmes and their ledger", no_args_is_help=True)
 app.add_typer(funds_app, name="funds")
 
@@ -753,6 +858,136 @@ def verify_audit() -> None:
     else:
         console.print(f"[red]审计日志在第 {broken} 条记录处被篡改[/red]")
         raise typer.Exit(1)
+
+
+notify_app = typer.Typer(help="Notification delivery: SMS and webhooks", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("deliver")
+def notify_deliver(
+    loop: Annotated[bool, typer.Option("--loop", help="Keep delivering until interrupted")] = False,
+) -> None:
+    """Send the SMS and webhook deliveries that are due (one pass, or ``--loop``); failures are retried
+    with back-off and, after about a day, given up with an in-site notice to the operator."""
+    import threading
+
+    from xinyidai.core.database import get_engine
+    from xinyidai.core.delivery import service as delivery
+
+    settings = _settings()
+    _prepare(settings)
+    engine = get_engine(settings.database_url)
+    if loop:
+        stop = threading.Event()
+        console.print("持续投递中，按 Ctrl+C 停止")
+        try:
+            delivery.run_worker(engine, settings, stop)
+        except KeyboardInterrupt:
+            stop.set()
+        return
+    run = delivery.deliver_due(engine, settings, limit=500)
+    console.print(f"已处理 {run.claimed} 条：送达 {run.delivered}，稍后重试 {run.retrying}，放弃 {run.dead}")
+    for error in run.errors[:20]:
+        console.print(f"[yellow]{error}[/yellow]")
+
+
+evidence_app = typer.Typer(
+    help="The tamper-evident evidence log: verify it, sign its head, check receipts", no_args_is_help=True
+)
+app.add_typer(evidence_app, name="evidence")
+
+
+@evidence_app.command("verify")
+def evidence_verify() -> None:
+    """Re-check the whole log; name the first entry edited, deleted, inserted or reordered (exit 1)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.core.evidence import service as evidence
+    from xinyidai.core.i18n import translate
+
+    settings = _settings()
+    _prepare(settings)
+    engine = get_engine(settings.database_url)
+    with session_scope(engine) as session:
+        key = evidence.public_key(settings)
+        total = evidence.log_size(session)
+        columns = (TextColumn("核验证据日志"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task("verify", total=total)
+            report = evidence.verify(session, key, progress=lambda n: progress.advance(task, n))
+    if report.finding is not None:
+        console.print(f"[red]{translate(report.finding.message, report.finding.params)}[/red]")
+        raise typer.Exit(1)
+    console.print(f"[green]证据日志完好[/green]：{report.entries:,} 条，{report.heads} 个签名树头已核对")
+
+
+@evidence_app.command("sign-head")
+def evidence_sign_head() -> None:
+    """Sign the log's current size and root (Ed25519) and keep the signed head."""
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.core.evidence import service as evidence
+    from xinyidai.core.i18n import translate
+
+    settings = _settings()
+    _prepare(settings)
+    try:
+        with session_scope(get_engine(settings.database_url)) as session:
+            head = evidence.sign_head(session, settings)
+            size, root = head.tree_size, bytes(head.root_hash).hex()
+    except XydError as exc:
+        console.print(f"[red]{translate(exc.message, exc.params)}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"已签名树头：{size:,} 条，根哈希 {root}")
+
+
+@evidence_app.command("export-public-key")
+def evidence_export_public_key(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the PEM here")] = None,
+) -> None:
+    """Print (or write) the log's Ed25519 public key as PEM, for anyone checking receipts."""
+    from xinyidai.core.evidence import keys
+    from xinyidai.core.evidence import service as evidence
+
+    settings = _settings()
+    settings.ensure_home()
+    key = evidence.public_key(settings)
+    pem = keys.public_pem(key)
+    if output is not None:
+        output.write_text(pem)
+        console.print(f"公钥已写入 {output}（指纹 {keys.fingerprint(key)}）")
+    else:
+        sys.stdout.write(pem)
+
+
+@evidence_app.command("check-receipt")
+def evidence_check_receipt(
+    receipt: Annotated[Path, typer.Argument(help="The receipt (JSON) to check")],
+    public_key: Annotated[Path, typer.Option("--public-key", help="The log's public key (PEM)")],
+) -> None:
+    """Check a receipt offline: the entry, its inclusion proof and the signed head (exit 1 if invalid)."""
+    import json
+
+    from xinyidai.core.evidence import keys
+    from xinyidai.core.evidence import service as evidence
+    from xinyidai.core.i18n import translate
+
+    try:
+        document = json.loads(receipt.read_text(encoding="utf-8"))
+        key = keys.load_public(public_key.read_text())
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]无法读取回执或公钥：{exc}[/red]")
+        raise typer.Exit(2) from None
+    try:
+        record = evidence.check_receipt(document, key)
+    except XydError as exc:
+        console.print(f"[red]回执无效：{translate(exc.message, exc.params)}[/red]")
+        raise typer.Exit(1) from None
+    console.print(
+        f"[green]回执有效[/green]：第 {record['seq']} 条（{record['kind']}，{record['at']}）"
+        f"在 {document['tree_head']['tree_size']:,} 条的已签名日志中"
+    )
 
 
 if __name__ == "__main__":

@@ -21,12 +21,13 @@ from xinyidai.accounts.models import (
 from xinyidai.core import security
 from xinyidai.core.access import MFA_ROLES, OrgKind, Role
 from xinyidai.data import service as data_service
+from xinyidai.data.catalogue import catalogue
 from xinyidai.data.lake import Lake
 from xinyidai.data.models import RegistryEnterprise
 from xinyidai.data.synth import generate_city
 from xinyidai.data.synthetic import DEMO_CITY, registry_enterprises
 from xinyidai.market import service as market
-from xinyidai.rating import report_store
+from xinyidai.rating import objections, report_store
 from xinyidai.rating import service as rating_service
 
 # One shared demo password that satisfies the policy; demo logins are for trying the platform only.
@@ -189,6 +190,8 @@ def _build(session: Session) -> None:
         org.department = DepartmentProfile(provides_data=provides)
         session.add(org)
         orgs[key] = org
+    session.flush()
+    _assign_sources(session, orgs)
     active = [r for r in records if r.status == data_service.ACTIVE_STATUS]
     for i, record in enumerate(active[:REGISTERED_ENTERPRISES]):
         org = accounts.enterprise_from_registry(record)
@@ -212,6 +215,24 @@ def _build(session: Session) -> None:
             invited.user.totp_secret = security.new_totp_secret()
             invited.user.totp_enabled = True
     session.flush()
+
+
+# Which demo department answers objections to which sources, by the owner the catalogue names; the other
+# sources (courts, customs, the credit office…) have no department on the demo platform: the operator answers.
+# (The credit office, 社会信用体系建设办公室, sits in the development and reform commission.)
+SOURCE_OWNERS = (
+    ("税务", "tax"),
+    ("市场监督管理", "market"),
+    ("人力资源和社会保障", "hrss"),
+    ("社会信用体系建设", "ndrc"),
+)
+
+
+def _assign_sources(session: Session, orgs: dict[str, Organisation]) -> None:
+    for source in catalogue().sources.values():
+        key = next((org for word, org in SOURCE_OWNERS if word in source.owner), None)
+        if key is not None:
+            objections.assign_source(session, source.id, orgs[key].id)
 
 
 def logins(session: Session) -> list[DemoLogin]:

@@ -33,6 +33,9 @@ ORG_ADMINS = frozenset(
 INSTITUTION_WORK = frozenset({Role.INSTITUTION_ADMIN, Role.ACCOUNT_MANAGER})  # products, orders
 INSTITUTION_DECIDE = frozenset({Role.INSTITUTION_ADMIN, Role.RISK_OFFICER})  # credit decisions
 SUBSIDY_MANAGERS = frozenset({Role.FUND_MANAGER, Role.DEPARTMENT_ADMIN})  # interest subsidies
+MONITOR_READ = INSTITUTION | {Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.OPERATOR_ADMIN}
+MONITOR_MANAGE = INSTITUTION_DECIDE | {Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.OPERATOR_ADMIN}
+WEBHOOK_ADMINS = frozenset({Role.INSTITUTION_ADMIN, Role.DEPARTMENT_ADMIN})  # an organisation's webhooks
 
 # (method, path) → who may use it.
 MATRIX: dict[tuple[str, str], frozenset[object]] = {
@@ -130,9 +133,37 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("POST", "/operator/organisations"): frozenset({Role.OPERATOR_ADMIN}),
     ("GET", "/operator/registry"): frozenset({Role.OPERATOR_ADMIN, Role.DATA_ADMIN}),
     ("GET", "/operator/audit"): frozenset({Role.AUDITOR}),
+    ("GET", "/operator/audit.xlsx"): frozenset({Role.AUDITOR}),
+    ("POST", "/org/staff/{user_id}/roles"): ORG_ADMINS,
+    # objections to report data: the enterprise raises, the department (or the operator admin for sources
+    # without one) answers, the operator admin and the auditor see them all
+    ("GET", "/enterprise/objections"): ENTERPRISE,
+    ("POST", "/enterprise/objections"): ENTERPRISE,
+    ("POST", "/enterprise/objections/{objection_id}/withdraw"): ENTERPRISE,
+    ("GET", "/government/objections"): frozenset(
+        {Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.OPERATOR_ADMIN}
+    ),
+    ("POST", "/objections/{objection_id}/answer"): frozenset(
+        {Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.OPERATOR_ADMIN}
+    ),
+    ("POST", "/objections/{objection_id}/corrected"): frozenset(
+        {Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.OPERATOR_ADMIN}
+    ),
+    ("GET", "/operator/objections"): frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR}),
+    ("GET", "/operator/report-queries"): frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR}),
+    ("GET", "/operator/report-queries.xlsx"): frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR}),
+    ("GET", "/operator/retention"): frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR}),
     ("POST", "/api/v1/auth/token"): EVERYONE,
     ("GET", "/api/v1/me"): LOGGED_IN,
     ("GET", "/api/v1/uscc/{code}"): EVERYONE,
+    # the evidence log: key, head and consistency proofs are public; proofs and receipts of an entry go to
+    # its parties and the auditor (checked per entry: another party's entry answers 404)
+    ("GET", "/api/v1/evidence/public-key"): EVERYONE,
+    ("GET", "/api/v1/evidence/head"): EVERYONE,
+    ("GET", "/api/v1/evidence/consistency"): EVERYONE,
+    ("GET", "/api/v1/evidence/entries/{seq}/proof"): ENTERPRISE | INSTITUTION | {Role.AUDITOR},
+    ("GET", "/api/v1/evidence/entries/{seq}/receipt"): ENTERPRISE | INSTITUTION | {Role.AUDITOR},
+    ("GET", "/evidence/receipts/{seq}.json"): ENTERPRISE | INSTITUTION | {Role.AUDITOR},
     ("POST", "/api/v1/enterprises/register"): EVERYONE,
     ("GET", "/api/v1/organisations"): OPERATOR,
     ("POST", "/api/v1/organisations"): frozenset({Role.OPERATOR_ADMIN}),
@@ -161,6 +192,18 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("GET", "/api/v1/data/quality/runs"): OPERATOR,
     ("GET", "/api/v1/data/quality/runs/{run_id}"): OPERATOR,
     ("GET", "/notifications"): LOGGED_IN,
+    ("GET", "/account/notifications"): LOGGED_IN,
+    ("POST", "/account/notifications"): LOGGED_IN,
+    ("GET", "/org/webhooks"): WEBHOOK_ADMINS,
+    ("POST", "/org/webhooks"): WEBHOOK_ADMINS,
+    ("POST", "/org/webhooks/{endpoint_id}/rotate"): WEBHOOK_ADMINS,
+    ("POST", "/org/webhooks/{endpoint_id}/test"): WEBHOOK_ADMINS,
+    ("POST", "/org/webhooks/{endpoint_id}/pause"): WEBHOOK_ADMINS,
+    ("POST", "/org/webhooks/{endpoint_id}/resume"): WEBHOOK_ADMINS,
+    ("POST", "/org/webhooks/deliveries/{delivery_id}/retry"): WEBHOOK_ADMINS,
+    ("GET", "/operator/deliveries"): frozenset({Role.OPERATOR_ADMIN}),
+    ("POST", "/operator/deliveries/{delivery_id}/retry"): frozenset({Role.OPERATOR_ADMIN}),
+    ("GET", "/operator/sms-outbox"): frozenset({Role.OPERATOR_ADMIN}),
     ("POST", "/notifications/{notification_id}/read"): LOGGED_IN,
     ("POST", "/notifications/read-all"): LOGGED_IN,
     ("GET", "/api/v1/notifications"): LOGGED_IN,
@@ -252,6 +295,26 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("GET", "/government/claims/{claim_id}"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
     ("POST", "/government/claims/{claim_id}/approve"): frozenset({Role.FUND_MANAGER}),
     ("POST", "/government/claims/{claim_id}/reject"): frozenset({Role.FUND_MANAGER}),
+    # scheme editing, guarantee fees, collateral values and the funds / policies API (issue 6, part 2)
+    ("GET", "/government/fund-schemes"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("POST", "/government/fund-schemes"): frozenset({Role.FUND_MANAGER}),
+    ("GET", "/government/fund-schemes/{scheme_id}"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("POST", "/government/fund-schemes/{scheme_id}"): frozenset({Role.FUND_MANAGER}),
+    ("POST", "/government/funds/{fund_id}/scheme"): frozenset({Role.FUND_MANAGER}),
+    ("GET", "/government/fees"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("GET", "/government/fees.xlsx"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("GET", "/institution/fees"): INSTITUTION,
+    ("POST", "/institution/applications/{application_id}/collateral"): INSTITUTION_DECIDE,
+    ("GET", "/api/v1/funds"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("GET", "/api/v1/funds/{fund_id}"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("GET", "/api/v1/funds/{fund_id}/covered-loans"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("GET", "/api/v1/fund-claims"): frozenset({Role.FUND_MANAGER, Role.AUDITOR}),
+    ("GET", "/api/v1/claims"): INSTITUTION,
+    ("POST", "/api/v1/claims"): INSTITUTION_DECIDE,
+    ("GET", "/api/v1/covered-loans"): INSTITUTION,
+    ("GET", "/api/v1/policies"): LOGGED_IN,
+    ("GET", "/api/v1/policies/eligible"): ENTERPRISE,
+    ("GET", "/api/v1/policy-applications"): ENTERPRISE,
     ("GET", "/institution/claims"): INSTITUTION,
     ("POST", "/institution/claims"): frozenset({Role.INSTITUTION_ADMIN, Role.RISK_OFFICER}),
     ("POST", "/institution/claims/{claim_id}/recoveries"): frozenset(
@@ -286,6 +349,23 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("POST", "/government/subsidy-runs/{subsidy_run_id}/discard"): SUBSIDY_MANAGERS,
     ("GET", "/government/simulation"): GOVERNMENT,
     ("POST", "/government/simulation"): GOVERNMENT,
+    # risk monitoring: institutions watch borrowers, departments whitelists, the operator the platform's sets
+    ("GET", "/monitoring"): MONITOR_READ,
+    ("GET", "/monitoring/alerts"): MONITOR_READ,
+    ("GET", "/monitoring/alerts/{alert_id}"): MONITOR_READ,
+    ("POST", "/monitoring/alerts/{alert_id}/acknowledge"): MONITOR_MANAGE,
+    ("POST", "/monitoring/alerts/{alert_id}/resolve"): MONITOR_MANAGE,
+    ("GET", "/monitoring/enterprises/{uscc}"): MONITOR_READ,
+    ("GET", "/monitoring/rule-sets"): MONITOR_READ,
+    ("POST", "/monitoring/rule-sets"): MONITOR_MANAGE,
+    ("POST", "/monitoring/rule-sets/adopt"): MONITOR_MANAGE,
+    ("GET", "/monitoring/rule-sets/{set_id}"): MONITOR_READ,
+    ("POST", "/monitoring/rule-sets/{set_id}/rules"): MONITOR_MANAGE,
+    ("POST", "/monitoring/rule-sets/{set_id}/rules/{code}/retire"): MONITOR_MANAGE,
+    ("POST", "/monitoring/rule-sets/{set_id}/backtest"): MONITOR_MANAGE,
+    ("POST", "/monitoring/rule-sets/{set_id}/activate"): MONITOR_MANAGE,
+    ("POST", "/api/v1/monitoring/rules/check"): MONITOR_MANAGE,
+    ("GET", "/api/v1/monitoring/alerts"): MONITOR_READ,
 }
 
 PATH_VALUES = {
@@ -316,6 +396,12 @@ PATH_VALUES = {
     "subsidy_run_id": "999999",
     "fund_id": "999999",
     "claim_id": "999999",
+    "scheme_id": "999999",
+    "endpoint_id": "999999",
+    "delivery_id": "999999",
+    "seq": "999999",
+    "alert_id": "999999",
+    "set_id": "999999",
 }
 
 

@@ -15,6 +15,7 @@ from xinyidai.data import service as data
 from xinyidai.data.lake import Lake
 from xinyidai.funds import ledger
 from xinyidai.funds.models import JournalEntry
+from xinyidai.funds.schemes_models import CoveredLoan, GuaranteeFund, SharingScheme
 from xinyidai.market.models import Application, DispatchRun, Loan, Need, Order, Product, WhitelistEntry
 from xinyidai.rating import service as rating
 from xinyidai.rating.models import RatingRun
@@ -87,4 +88,10 @@ def test_demo_enterprises_belong_to_the_ingested_city(engine: Engine, tmp_path: 
     with session_scope(engine) as db:
         assert ledger.check_books(db).ok
         assert db.scalar(select(func.count()).select_from(JournalEntry)) > 3
+        # the fund uses version 2 of its scheme; loans covered under version 1 kept their terms and paid fees
+        fund = db.scalars(select(GuaranteeFund).where(GuaranteeFund.name == demo_funds.FUND_NAME)).one()
+        scheme = db.get(SharingScheme, fund.scheme_id)
+        assert scheme is not None and scheme.version == 2 and scheme.fee_rate == demo_funds.FEE_RATE
+        fees = db.scalars(select(CoveredLoan).where(CoveredLoan.fee_amount > 0)).all()
+        assert fees and all(c.fee_entry_id is not None and c.third_party_pct == 0 for c in fees)
         assert db.scalar(select(func.count()).select_from(Product)) == 9

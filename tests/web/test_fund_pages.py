@@ -56,7 +56,8 @@ def test_fund_manager_runs_a_fund_and_pays_a_claim_the_bank_filed(
     assert created.status_code == 303, created.text
     fund_url = created.headers["location"]
     detail = manager.client.get(fund_url)
-    assert detail.text.count('data-testid="scheme-row"') == 3 and "80" in detail.text
+    # Weihai's bands A, B, C and grade D explicitly not covered
+    assert detail.text.count('data-testid="scheme-row"') == 4 and "80" in detail.text
     key = re.search(r'name="idempotency_key" value="([^"]+)"', detail.text)
     assert key
     for _ in range(2):  # the form sent twice posts once

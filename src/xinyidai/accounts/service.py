@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,8 +50,8 @@ from xinyidai.core.access import (
     Role,
     require,
 )
-from xinyidai.core.audit import ActorFields, record_event
-from xinyidai.core.clock import utcnow
+from xinyidai.core.audit import ActorFields, AuditRecord, record_event
+from xinyidai.core.clock import SHANGHAI, today_local, utcnow
 from xinyidai.core.codes import industry_division, is_known_region
 from xinyidai.core.errors import (
     AccountLocked,
@@ -227,6 +227,30 @@ def set_user_active(session: Session, principal: Principal, user_id: int, active
     return user
 
 
+def change_roles(session: Session, principal: Principal, user_id: int, roles: Iterable[str]) -> User:
+    """An organisation admin changes the roles of a member of staff (recorded with before and after).
+
+    Admins cannot change their own roles (nobody grants themselves rights, nor locks the organisation
+    out of its only admin by mistake).
+    """
+    user = _staff_member(session, principal, user_id)
+    if user.id == principal.user_id:
+        raise ValidationFailed("You cannot change your own roles", field="roles")
+    checked = _check_roles(roles, OrgKind(user.organisation.kind))
+    before = user.roles
+    wanted = {r.value for r in checked}
+    for link in list(user.role_links):
+        if link.role not in wanted:
+            user.role_links.remove(link)
+    for role in sorted(wanted - set(before)):
+        user.role_links.append(UserRole(role=role))
+    session.flush()
+    if before != user.roles:
+        _end_sessions(session, user.id)  # the new rights apply from the next login
+    _audit(session, principal, "user.roles", "user", user.id, {"before": before, "after": user.roles})
+    return user
+
+
 def reset_password(session: Session, principal: Principal, user_id: int) -> str:
     """Give a member of staff a new temporary password (and unlock them); returns it once."""
     user = _staff_member(session, principal, user_id)
@@ -301,6 +325,15 @@ def login(
                 user.locked_until = now + timedelta(minutes=policy.lockout_minutes)
                 user.failed_logins = 0
                 record_event(session, "login", result="failure", detail={"locked": True}, **_who(user))
+                record_event(
+                    session,
+                    "account.locked",
+                    result="denied",
+                    object_type="user",
+                    object_id=user.id,
+                    detail={"minutes": policy.lockout_minutes, "after": "password"},
+                    **_who(user),
+                )
                 raise AccountLocked(
                     "Too many failed logins: the account is locked; try again in %(minutes)s minutes",
                     minutes=policy.lockout_minutes,
@@ -407,6 +440,15 @@ def pass_second_factor(session: Session, login_session: LoginSession, code: str)
             user.locked_until = utcnow() + timedelta(minutes=SecurityPolicy.lockout_minutes)
             user.failed_logins = 0
             session.delete(login_session)
+            record_event(
+                session,
+                "account.locked",
+                result="denied",
+                object_type="user",
+                object_id=user.id,
+                detail={"minutes": SecurityPolicy.lockout_minutes, "after": "second_factor"},
+                **_who(user),
+            )
         raise SecondFactorFailed(field="code")
     user.failed_logins = 0
     _record_successful_login(user, login_session.ip_address)
@@ -585,6 +627,15 @@ def organisation_counts(session: Session, principal: Principal) -> dict[str, int
     return repo.count_organisations_by_kind(session)
 
 
+def organisation_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
+    """The names of organisations by id (to label records that refer to them by id)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(wanted)))
+    return {org_id: name for org_id, name in rows}
+
+
 def branches(session: Session, principal: Principal) -> Sequence[Organisation]:
     return repo.branches_of(session, principal.organisation_id)
 
@@ -670,6 +721,7 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     org = session.get(Organisation, client.organisation_id)
     if org is None or org.status != "active":
         return None
+    _record_api_use(session, client)
     return Principal(
         user_id=None,
         organisation_id=org.id,
@@ -680,6 +732,34 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
         api_client_id=client.id,
         scopes=frozenset(client.scopes),
     )
+
+
+def _record_api_use(session: Session, client: ApiClient) -> None:
+    """Record an API client's use in the audit trail once per client and day (Asia/Shanghai).
+
+    One indexed look-up per API request keeps it cheap; the per-request detail (route, time, status) is
+    in the access log. The token issue itself is recorded by ``issue_api_token``.
+    """
+    day_start = datetime.combine(today_local(), time(0), tzinfo=SHANGHAI)
+    seen = session.scalar(
+        select(AuditRecord.id)
+        .where(
+            AuditRecord.event_type == "api.use",
+            AuditRecord.occurred_at >= day_start,
+            AuditRecord.object_id == str(client.id),
+        )
+        .limit(1)
+    )
+    if seen is None:
+        record_event(
+            session,
+            "api.use",
+            actor_username=client.client_id,
+            actor_organisation_id=client.organisation_id,
+            object_type="api_client",
+            object_id=client.id,
+            detail={"name": client.name},
+        )
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -111,6 +111,16 @@ class Permission(StrEnum):
     CLAIMS_FILE = "funds.claims.file"  # an institution files claims and reports recoveries on covered loans
     SUBSIDIES_MANAGE = "funds.subsidies.manage"  # interest-subsidy policies, computed lists, pay-outs
     FUNDS_SIMULATE = "funds.simulate"  # Monte Carlo simulation of a fund's payouts over a loan book
+    EVIDENCE_RECEIPT = "evidence.receipt"  # receipts of evidence-log entries one is a party to
+    WEBHOOKS_MANAGE = "org.webhooks.manage"  # an organisation's webhook endpoints and their delivery log
+    DELIVERIES_OPERATE = "platform.deliveries"  # every SMS and webhook delivery, the SMS outbox, retries
+    OBJECTIONS_RAISE = "rating.objections.raise"  # an enterprise objects to data in its own credit report
+    OBJECTIONS_ANSWER = "rating.objections.answer"  # the supplying department (or the operator) answers
+    OBJECTIONS_READ_ALL = "rating.objections.read_all"  # every objection, overdue ones highlighted
+    QUERY_RECORDS_READ = "market.report_queries.read"  # search and export every record of a report query
+    RETENTION_READ = "platform.retention.read"  # what is kept, for how long, and what expires when
+    MONITORING_READ = "monitoring.read"  # the risk board, alerts and rule sets of one's own organisation
+    MONITORING_MANAGE = "monitoring.manage"  # edit, backtest and switch rule sets; acknowledge and resolve
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -173,6 +183,49 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.CLAIMS_FILE: frozenset({Role.INSTITUTION_ADMIN, Role.RISK_OFFICER}),
     Permission.SUBSIDIES_MANAGE: frozenset({Role.FUND_MANAGER, Role.DEPARTMENT_ADMIN}),
     Permission.FUNDS_SIMULATE: frozenset({Role.FUND_MANAGER, Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
+    # The parties to an entry (the enterprise, the institution) and the auditor, who reads all of them;
+    # which entries each may have is decided per entry (``core.evidence.service.may_see``).
+    Permission.EVIDENCE_RECEIPT: frozenset(
+        {
+            Role.ENTERPRISE_ADMIN,
+            Role.ENTERPRISE_STAFF,
+            Role.INSTITUTION_ADMIN,
+            Role.ACCOUNT_MANAGER,
+            Role.RISK_OFFICER,
+            Role.AUDITOR,
+        }
+    ),
+    Permission.WEBHOOKS_MANAGE: frozenset({Role.INSTITUTION_ADMIN, Role.DEPARTMENT_ADMIN}),
+    Permission.DELIVERIES_OPERATE: frozenset({Role.OPERATOR_ADMIN}),
+    Permission.OBJECTIONS_RAISE: frozenset({Role.ENTERPRISE_ADMIN, Role.ENTERPRISE_STAFF}),
+    # The operator admin answers for sources whose department is not on the platform.
+    Permission.OBJECTIONS_ANSWER: frozenset(
+        {Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.OPERATOR_ADMIN}
+    ),
+    Permission.OBJECTIONS_READ_ALL: frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR}),
+    Permission.QUERY_RECORDS_READ: frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR}),
+    Permission.RETENTION_READ: frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR}),
+    # Post-loan monitoring: the institution's staff watch their borrowers, departments their whitelists;
+    # the operator publishes platform-wide rule sets. The account manager sees alerts, the risk officer acts.
+    Permission.MONITORING_READ: frozenset(
+        {
+            Role.INSTITUTION_ADMIN,
+            Role.ACCOUNT_MANAGER,
+            Role.RISK_OFFICER,
+            Role.DEPARTMENT_ADMIN,
+            Role.DEPARTMENT_STAFF,
+            Role.OPERATOR_ADMIN,
+        }
+    ),
+    Permission.MONITORING_MANAGE: frozenset(
+        {
+            Role.INSTITUTION_ADMIN,
+            Role.RISK_OFFICER,
+            Role.DEPARTMENT_ADMIN,
+            Role.DEPARTMENT_STAFF,
+            Role.OPERATOR_ADMIN,
+        }
+    ),
 }
 
 

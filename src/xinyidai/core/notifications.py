@@ -4,6 +4,10 @@ A notification is addressed to a role (every data admin of the operator, every r
 bank…) or to one user, so a capability can alert "whoever holds this duty" without knowing the people:
 users who join later see the notifications still open for their role. Texts are message ids with
 parameters, translated when shown. Each user marks what they have read; nothing is ever deleted here.
+
+Every notification is shown in the site. Writing one also writes, in the same transaction, the SMS and
+webhook deliveries its addressees chose (``core/delivery/``: the transactional outbox); a worker sends
+them later, so raising a notification never waits for the network.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, and_, func, or_, select
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, and_, event, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from xinyidai.core.access import ROLE_ORG_KIND, Principal, Role
 from xinyidai.core.clock import utcnow
 from xinyidai.core.database import Base, UTCDateTime
+from xinyidai.core.delivery.fanout import after_notification_insert
 from xinyidai.core.errors import NotFound
 
 __all__ = [
@@ -55,6 +60,10 @@ class Notification(Base):
     role: Mapped[str | None] = mapped_column(String(32))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+
+
+# However a notification is created (notify_role, a user-addressed row), its deliveries join its INSERT.
+event.listen(Notification, "after_insert", after_notification_insert)
 
 
 class NotificationRead(Base):

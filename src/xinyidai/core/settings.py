@@ -42,6 +42,35 @@ class Settings(BaseSettings):
     market_max_holders: int = Field(default=3, ge=1, le=20)
     market_need_days: int = Field(default=30, ge=1, le=365)
     market_sla_working_days: int = Field(default=3, ge=1, le=30)
+    # The evidence log's Ed25519 signing key: base64 of the 32-byte private key, or a PEM (PKCS#8).
+    # Unset outside production: generated once and kept in ``home/evidence_signing_key.pem``.
+    evidence_signing_key: str = ""
+    # How often the web app signs the evidence log's head while the log grows (and receipts sign on demand).
+    evidence_head_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    # Objections to report data (征信业管理条例 Art. 25: answered within 20 days): the supplying department
+    # answers within this many working days, never later than the 20th calendar day; reminded this many
+    # working days before the deadline.
+    objection_working_days: int = Field(default=14, ge=1, le=30)
+    objection_remind_working_days: int = Field(default=3, ge=0, le=10)
+    # Retention (rating/retention rules in docs/operator-guide.md): negative information 5 years after the
+    # conduct ended (Art. 16); the record of report queries; the security audit trail at least six months
+    # (Cybersecurity Law Art. 21) — a shorter audit period is refused at start-up.
+    retention_negative_years: int = Field(default=5, ge=1, le=30)
+    retention_query_years: int = Field(default=5, ge=1, le=30)
+    retention_audit_months: int = Field(default=6, ge=6, le=600)
+    # Notification delivery (core/delivery/): the SMS gateway — "outbox" keeps messages in the platform's
+    # own table (demo, tests, no provider), "aliyun" sends through Aliyun SMS (dysmsapi SendSms) with the
+    # approved signature and template below; webhooks need https, except http to this machine outside
+    # production (or where allowed here); the app's worker thread looks for due deliveries this often.
+    sms_gateway: Literal["outbox", "aliyun"] = "outbox"
+    sms_sign_name: str = "信易贷"
+    sms_aliyun_endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    sms_aliyun_region: str = "cn-hangzhou"
+    sms_aliyun_access_key_id: str = ""
+    sms_aliyun_access_key_secret: str = ""
+    sms_aliyun_template_code: str = ""
+    webhooks_allow_http_localhost: bool = False
+    delivery_poll_seconds: float = Field(default=2.0, gt=0, le=600)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -39,10 +39,12 @@ from xinyidai.data.quality.runs import (
     quality_trend,
     run_quality,
 )
+from xinyidai.data.retention import ExpiredRows, remove_expired_rows, used_params
 
 __all__ = [
     "ACTIVE_STATUS",
     "BatchResult",
+    "ExpiredRows",
     "IngestMode",
     "SourceQuality",
     "SourceStats",
@@ -66,11 +68,13 @@ __all__ = [
     "quality_trend",
     "quarantined_rows",
     "refresh_registry_from_lake",
+    "remove_expired_rows",
     "report_name",
     "rule_library",
     "run_quality",
     "search_registry",
     "upsert_registry",
+    "used_params",
 ]
 
 ACTIVE_STATUS = "存续"

@@ -65,6 +65,15 @@ def get_claim(session: Session, principal: Principal, claim_id: int) -> Claim:
     return found
 
 
+def claim_by_key(session: Session, principal: Principal, idempotency_key: str) -> Claim | None:
+    """The institution's claim filed with this idempotency key, if any (to answer a retry)."""
+    return session.scalars(
+        select(Claim).where(
+            Claim.institution_id == principal.organisation_id, Claim.idempotency_key == idempotency_key
+        )
+    ).first()
+
+
 def list_claims(
     session: Session,
     principal: Principal,

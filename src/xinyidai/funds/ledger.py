@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from xinyidai.core import evidence
 from xinyidai.core.errors import Conflict, NotFound, ValidationFailed
 from xinyidai.funds.models import JournalEntry, JournalLine, LedgerAccount
 
@@ -197,6 +198,19 @@ def post(
             )
         )
     session.flush()
+    evidence.append(
+        session,
+        "funds.posting",
+        {
+            "entry_id": entry.id,
+            "key": key,
+            "kind": kind,
+            "lines": [{"account": x.account, "debit": x.debit, "credit": x.credit} for x in lines],
+            "reference": list(reference) if reference else None,
+            "posted_by_sha256": evidence.sha256_text(posted_by),
+        },
+        subject=f"journal_entry:{entry.id}",
+    )
     return entry
 
 

@@ -23,12 +23,14 @@ from sqlalchemy import Select, and_, case, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from xinyidai.core.access import OrgKind, Permission, Principal, require, sees_all_organisations
-from xinyidai.core.errors import NotFound, PermissionDenied, ValidationFailed
+from xinyidai.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from xinyidai.core.i18n import N_
-from xinyidai.funds import ledger
+from xinyidai.funds import ledger, sharing
 from xinyidai.funds.ledger import Line
 from xinyidai.funds.models import JournalEntry, JournalLine, LedgerAccount
-from xinyidai.funds.schemes_models import CoveredLoan, GuaranteeFund, RiskScheme
+from xinyidai.funds.schemes_models import CoveredLoan, GuaranteeFund, RiskScheme, SharingScheme
+from xinyidai.funds.sharing import WEIHAI_SCHEME, Tier
+from xinyidai.market import service as market
 from xinyidai.market.models import Application, Loan, Product
 
 CENT = Decimal("0.01")
@@ -72,27 +74,6 @@ def share(amount: Decimal, pct: Decimal) -> Decimal:
     return (Decimal(amount) * Decimal(pct) / HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-@dataclass(frozen=True)
-class Tier:
-    """One tier of a scheme to set up: grade, the largest amount (元, None: any), the most collateral (% of
-    the loan), the fund's and a third party's share of a loss (%)."""
-
-    grade: str
-    amount_max: Decimal | None
-    collateral_max_pct: Decimal
-    fund_pct: Decimal
-    third_party_pct: Decimal = Decimal(0)
-    third_party_id: int | None = None
-
-
-# Weihai 信保基金: A ≤ 5 M unsecured 80:20; B collateral ≤ 70 % 60:40; C ≤ 100 % 40:60; D not covered.
-WEIHAI_SCHEME: tuple[Tier, ...] = (
-    Tier("A", Decimal(5_000_000), Decimal(0), Decimal(80)),
-    Tier("B", Decimal(5_000_000), Decimal(70), Decimal(60)),
-    Tier("C", Decimal(5_000_000), Decimal(100), Decimal(40)),
-)
-
-
 def account_code(fund_id: int, key: str) -> str:
     """The ledger code of one of a fund's accounts (``cash``, ``capital``, ``payouts``, …)."""
     return f"guarantee_fund:{fund_id}:{key}"
@@ -130,33 +111,30 @@ def list_funds(session: Session, principal: Principal) -> Sequence[GuaranteeFund
 
 
 def schemes_of(session: Session, fund_id: int) -> Sequence[RiskScheme]:
-    """The fund's tiers, by grade."""
-    return session.scalars(
-        select(RiskScheme).where(RiskScheme.fund_id == fund_id).order_by(RiskScheme.grade)
-    ).all()
+    """The bands of the scheme version the fund uses now, by grade and amount."""
+    return sharing.bands_of(
+        session, session.scalar(select(GuaranteeFund.scheme_id).where(GuaranteeFund.id == fund_id))
+    )
+
+
+def scheme_of(session: Session, fund: GuaranteeFund) -> SharingScheme | None:
+    """The scheme version the fund uses now."""
+    return session.get(SharingScheme, fund.scheme_id) if fund.scheme_id is not None else None
+
+
+def use_scheme(session: Session, principal: Principal, fund_id: int, scheme_id: int) -> GuaranteeFund:
+    """The fund manager chooses the scheme the fund uses for loans that join from now on (the newest
+    version of one of its department's schemes). Loans covered already keep their terms."""
+    fund = get_fund(session, principal, fund_id, manage=True)
+    scheme = sharing.get_scheme(session, principal, scheme_id, manage=True)
+    if not scheme.is_current:
+        raise ValidationFailed("Choose the newest version of a scheme", field="scheme_id")
+    fund.scheme_id = scheme.id
+    session.flush()
+    return fund
 
 
 # ----------------------------------------------------------------------------------------- set-up
-
-
-def _check_tiers(tiers: Sequence[Tier]) -> None:
-    grades = [t.grade for t in tiers]
-    if len(set(grades)) != len(grades):
-        raise ValidationFailed("Each grade may have only one tier", field="schemes")
-    for tier in tiers:
-        for value in (tier.collateral_max_pct, tier.fund_pct, tier.third_party_pct):
-            if not Decimal(0) <= value <= HUNDRED:
-                raise ValidationFailed("Percentages lie between 0 and 100", field="schemes")
-        if tier.fund_pct + tier.third_party_pct > HUNDRED:
-            raise ValidationFailed(
-                "For grade %(grade)s the fund's and the third party's shares exceed 100%%",
-                field="schemes",
-                grade=tier.grade,
-            )
-        if tier.amount_max is not None and tier.amount_max <= 0:
-            raise ValidationFailed("The largest amount must be positive", field="schemes")
-        if tier.third_party_pct > 0 and tier.third_party_id is None:
-            raise ValidationFailed("Name the third party that takes a share", field="schemes")
 
 
 def create_fund(
@@ -169,11 +147,15 @@ def create_fund(
     product_ids: Sequence[int] = (),
     description: str = "",
     tiers: Sequence[Tier] = WEIHAI_SCHEME,
+    scheme_id: int | None = None,
+    fee_rate: Decimal = Decimal(0),
 ) -> GuaranteeFund:
     """Set up a fund managed by the principal's department, with its scheme and ledger accounts.
 
     ``leverage``: the covered balance may reach this multiple of the capital contributed. ``product_ids``:
-    the loan products covered (empty: every product). ``tiers``: Weihai's scheme unless given.
+    the loan products covered (empty: every product). ``scheme_id``: one of the department's schemes (its
+    newest version); without it the fund gets a scheme of its own from ``tiers`` (Weihai's unless given)
+    and ``fee_rate`` (annual % of each covered loan).
     """
     require(principal, Permission.FUNDS_MANAGE)
     if principal.org_kind is not OrgKind.DEPARTMENT:
@@ -193,7 +175,13 @@ def create_fund(
         missing = [p for p in products if p not in known]
         if missing:
             raise ValidationFailed("No product No. %(id)s", field="product_ids", id=missing[0])
-    _check_tiers(tiers)
+    scheme: SharingScheme | None = None
+    if scheme_id is not None:
+        scheme = sharing.get_scheme(session, principal, scheme_id, manage=True)
+        if not scheme.is_current:
+            raise ValidationFailed("Choose the newest version of a scheme", field="scheme_id")
+    else:
+        scheme = sharing.write_version(session, principal, name=name, tiers=tiers, fee_rate=fee_rate)
     fund = GuaranteeFund(
         name=name,
         kind=kind,
@@ -201,22 +189,11 @@ def create_fund(
         leverage=leverage,
         product_ids=products,
         description=description.strip()[:500],
+        scheme_id=scheme.id,
         created_by=principal.username,
     )
     session.add(fund)
     session.flush()
-    for tier in tiers:
-        session.add(
-            RiskScheme(
-                fund_id=fund.id,
-                grade=tier.grade,
-                amount_max=tier.amount_max,
-                collateral_max_pct=tier.collateral_max_pct,
-                fund_pct=tier.fund_pct,
-                third_party_pct=tier.third_party_pct,
-                third_party_id=tier.third_party_id,
-            )
-        )
     for key, (account_kind, suffix) in ACCOUNTS.items():
         ledger.open_account(
             session,
@@ -398,10 +375,17 @@ class Refusal:
     params: dict[str, Any]
 
 
-def _collateral_value(product: Product, amount: Decimal) -> Decimal:
-    # The platform does not know what a secured loan's collateral is worth: a secured product counts as
-    # fully secured (100 %) unless the fund manager states the value when covering by hand.
+def _collateral_value(app: Application, product: Product, amount: Decimal) -> Decimal:
+    # The value the bank stated when it approved (or later, on the application page). Without one, an
+    # unsecured product counts as no collateral and a secured product as fully secured (100 %).
+    if app.collateral_value is not None:
+        return Decimal(app.collateral_value)
     return Decimal(0) if product.collateral == "none" else Decimal(amount)
+
+
+def collateral_pct(collateral_value: Decimal, amount: Decimal) -> Decimal:
+    """The collateral's value as a percentage of the loan (two decimals)."""
+    return (collateral_value * HUNDRED / amount).quantize(CENT) if amount > 0 else Decimal(0)
 
 
 def _lock_fund(session: Session, fund: GuaranteeFund) -> None:
@@ -414,24 +398,52 @@ def _lock_fund(session: Session, fund: GuaranteeFund) -> None:
     )
 
 
+def _band_for(bands: Sequence[RiskScheme], grade: str, amount: Decimal) -> RiskScheme | Refusal:
+    mine = [b for b in bands if b.grade == (grade or "")]
+    if not any(b.covered for b in mine):
+        return Refusal(N_("Grade %(grade)s is not covered by this fund"), {"grade": grade or "—"})
+    for band in mine:
+        if band.amount_min < amount and (band.amount_max is None or amount <= band.amount_max):
+            if not band.covered:
+                return Refusal(
+                    N_("Loans of grade %(grade)s from %(min)s to %(max)s yuan are not covered by this fund"),
+                    {
+                        "grade": grade,
+                        "min": f"{band.amount_min:,.2f}",
+                        "max": "∞" if band.amount_max is None else f"{band.amount_max:,.2f}",
+                    },
+                )
+            return band
+    tops = [b.amount_max for b in mine if b.covered]
+    if all(t is not None for t in tops) and amount > max(t for t in tops if t is not None):
+        top = max(t for t in tops if t is not None)
+        return Refusal(
+            N_("The loan of %(amount)s yuan is above the %(max)s yuan this fund covers for grade %(grade)s"),
+            {"amount": f"{amount:,.2f}", "max": f"{top:,.2f}", "grade": grade},
+        )
+    return Refusal(
+        N_("The loan of %(amount)s yuan is outside the amounts this fund covers for grade %(grade)s"),
+        {"amount": f"{amount:,.2f}", "grade": grade},
+    )
+
+
 def evaluate(
     session: Session, fund: GuaranteeFund, grade: str, amount: Decimal, collateral_value: Decimal
 ) -> RiskScheme | Refusal:
-    """The tier a loan joins, or why it does not; locks the fund before reading its covered balance."""
-    tiers = {s.grade: s for s in schemes_of(session, fund.id)}
-    tier = tiers.get(grade or "")
-    if tier is None:
-        return Refusal(N_("Grade %(grade)s is not covered by this fund"), {"grade": grade or "—"})
-    if tier.amount_max is not None and amount > tier.amount_max:
-        return Refusal(
-            N_("The loan of %(amount)s yuan is above the %(max)s yuan this fund covers for grade %(grade)s"),
-            {"amount": f"{amount:,.2f}", "max": f"{tier.amount_max:,.2f}", "grade": grade},
-        )
-    pct = (collateral_value * HUNDRED / amount).quantize(Decimal("0.01")) if amount > 0 else Decimal(0)
-    if pct > tier.collateral_max_pct:
+    """The band a loan joins under the scheme version the fund uses, or why it does not; locks the fund
+    before reading its covered balance."""
+    band = _band_for(schemes_of(session, fund.id), grade, amount)
+    if isinstance(band, Refusal):
+        return band
+    pct = collateral_pct(collateral_value, amount)
+    if pct > band.collateral_max_pct:
         return Refusal(
             N_("Collateral of %(pct)s%% of the loan is above the %(max)s%% allowed for grade %(grade)s"),
-            {"pct": f"{pct:.0f}", "max": f"{tier.collateral_max_pct:.0f}", "grade": grade},
+            {
+                "pct": f"{pct.normalize():f}",
+                "max": f"{band.collateral_max_pct.normalize():f}",
+                "grade": grade,
+            },
         )
     _lock_fund(session, fund)
     capital = ledger.balance(session, account_code(fund.id, "capital"))
@@ -442,7 +454,34 @@ def evaluate(
             N_("The fund's covered balance would reach %(balance)s yuan, above its limit of %(limit)s yuan"),
             {"balance": f"{balance + amount:,.2f}", "limit": f"{limit:,.2f}"},
         )
-    return tier
+    return band
+
+
+def guarantee_fee(amount: Decimal, fee_rate: Decimal, term_months: int) -> Decimal:
+    """The guarantee fee (元) on a covered loan: amount × annual rate × term in years, to the fen."""
+    return money(Decimal(amount) * Decimal(fee_rate) / HUNDRED * Decimal(term_months) / Decimal(12))
+
+
+def charge_fee(session: Session, coverage: CoveredLoan, *, posted_by: str = "system") -> JournalEntry | None:
+    """Post the guarantee fee of a covered loan once: fund cash ← fee income, keyed by the fund and the
+    application, so a retried request, an event delivered twice or a re-run posts it once. None: no fee."""
+    if coverage.status == "refused" or coverage.fee_amount <= 0:
+        return None
+    entry = ledger.post(
+        session,
+        key=f"{account_code(coverage.fund_id, 'fee')}:application:{coverage.application_id}",
+        kind="fee",
+        lines=[
+            Line(account_code(coverage.fund_id, "cash"), debit=coverage.fee_amount),
+            Line(account_code(coverage.fund_id, "fees"), credit=coverage.fee_amount),
+        ],
+        posted_by=posted_by,
+        memo=f"{coverage.enterprise_name} {coverage.fee_rate.normalize():f}%"[:500],
+        reference=("covered_loan", coverage.id),
+    )
+    coverage.fee_entry_id = entry.id
+    session.flush()
+    return entry
 
 
 def _funds_for(session: Session, product_id: int) -> list[GuaranteeFund]:
@@ -458,10 +497,13 @@ def _decide(
     app: Application,
     product: Product,
     collateral_value: Decimal | None = None,
+    posted_by: str = "system",
 ) -> CoveredLoan:
     amount = Decimal(app.approved_amount if app.approved_amount is not None else app.amount)
-    collateral = _collateral_value(product, amount) if collateral_value is None else collateral_value
+    collateral = _collateral_value(app, product, amount) if collateral_value is None else collateral_value
     outcome = evaluate(session, fund, app.grade, amount, collateral)
+    scheme = scheme_of(session, fund)
+    fee_rate = scheme.fee_rate if scheme is not None else Decimal(0)
     loan_id = session.scalar(select(Loan.id).where(Loan.application_id == app.id))
     decision = session.scalars(
         select(CoveredLoan).where(CoveredLoan.fund_id == fund.id, CoveredLoan.application_id == app.id)
@@ -484,15 +526,23 @@ def _decide(
         decision.fund_pct = Decimal(0)
         decision.third_party_pct = Decimal(0)
         decision.third_party_id = None
-    else:
-        decision.status = "covered"
-        decision.scheme_id = outcome.id
-        decision.reason = ""
-        decision.reason_params = {}
-        decision.fund_pct = outcome.fund_pct
-        decision.third_party_pct = outcome.third_party_pct
-        decision.third_party_id = outcome.third_party_id
+        decision.third_party_name = ""
+        decision.fee_rate = Decimal(0)
+        decision.fee_amount = Decimal(0)
+        session.flush()
+        return decision
+    decision.status = "covered"
+    decision.scheme_id = outcome.id
+    decision.reason = ""
+    decision.reason_params = {}
+    decision.fund_pct = outcome.fund_pct
+    decision.third_party_pct = outcome.third_party_pct
+    decision.third_party_id = outcome.third_party_id
+    decision.third_party_name = outcome.third_party_name
+    decision.fee_rate = fee_rate
+    decision.fee_amount = guarantee_fee(amount, fee_rate, app.approved_term or app.term_months)
     session.flush()
+    charge_fee(session, decision, posted_by=posted_by)
     return decision
 
 
@@ -562,11 +612,40 @@ def cover_approved(session: Session, principal: Principal, fund_id: int) -> Cove
     for app in session.scalars(stmt).all():
         product = session.get(Product, app.product_id)
         assert product is not None
-        if _decide(session, fund, app, product).status == "covered":
+        if _decide(session, fund, app, product, posted_by=principal.username).status == "covered":
             covered += 1
         else:
             refused += 1
     return CoverSummary(covered, refused)
+
+
+def record_collateral(
+    session: Session, principal: Principal, application_id: int, value: Decimal
+) -> CoveredLoan | None:
+    """The bank states the collateral value (元) of an approved loan that no fund covers yet; the funds
+    decide again with it (the first that takes it covers it). A covered loan keeps the terms it joined
+    with: its collateral cannot be restated (Conflict). Returns the newest decision, None if no fund
+    covers the loan's product."""
+    if _already_covered(session, application_id):
+        market.get_application(session, principal, application_id)  # another bank's: 404 first
+        raise Conflict("This loan is covered already: it keeps the terms it joined with")
+    app = market.record_collateral_value(session, principal, application_id, value)
+    product = session.get(Product, app.product_id)
+    assert product is not None
+    last: CoveredLoan | None = None
+    for fund in _funds_for(session, product.id):
+        last = _decide(session, fund, app, product, posted_by=principal.username)
+        if last.status == "covered":
+            break
+    return last
+
+
+def decisions_for(session: Session, principal: Principal, application_id: int) -> Sequence[CoveredLoan]:
+    """The funds' decisions on one of the bank's applications (what its application page shows)."""
+    app = market.get_application(session, principal, application_id)
+    return session.scalars(
+        select(CoveredLoan).where(CoveredLoan.application_id == app.id).order_by(CoveredLoan.id)
+    ).all()
 
 
 def link_loan(session: Session, application_id: int, loan_id: int) -> None:
@@ -584,6 +663,24 @@ def coverage_of_loan(session: Session, loan_id: int) -> CoveredLoan | None:
     return session.scalars(
         select(CoveredLoan).where(CoveredLoan.loan_id == loan_id, CoveredLoan.status != "refused")
     ).first()
+
+
+def institution_coverage(
+    session: Session,
+    principal: Principal,
+    *,
+    status: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Sequence[CoveredLoan]:
+    """The funds' decisions on the institution's own loans (covered, claimed, paid, refused), newest first."""
+    require(principal, Permission.INSTITUTION_WORKBENCH)
+    if principal.org_kind is not OrgKind.INSTITUTION:
+        raise PermissionDenied()
+    stmt = select(CoveredLoan).where(CoveredLoan.institution_id == principal.organisation_id)
+    if status:
+        stmt = stmt.where(CoveredLoan.status == status)
+    return session.scalars(stmt.order_by(CoveredLoan.id.desc()).limit(limit).offset(offset)).all()
 
 
 def list_coverage(

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from xinyidai.core.clock import utcnow
@@ -43,41 +43,71 @@ class GuaranteeFund(Base):
     product_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     description: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | closed
+    scheme_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_schemes.id"))  # the version in use
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class RiskScheme(Base):
-    """One tier of a fund's risk sharing: which loans it takes and how a loss is split.
+class SharingScheme(Base):
+    """One version of a department's risk-sharing scheme: its bands (``RiskScheme`` rows) and the guarantee
+    fee (担保费) a fund using it charges on each loan it covers.
 
-    A loan of ``grade`` with an amount up to ``amount_max`` 元 (None: any amount) whose collateral is worth
-    at most ``collateral_max_pct`` % of the loan joins this tier; a loss is borne ``fund_pct`` % by the
-    fund, ``third_party_pct`` % by the third party (an insurer or guarantee company, if any) and the rest by
-    the lending institution. A grade without a tier is not covered.
+    A version never changes once written: editing a scheme writes a new version (``previous_id`` → the one
+    it replaces, ``version`` + 1, ``is_current`` moves to it) and the funds that used the old version move
+    to the new one. Loans already covered keep the terms they joined with (copied onto ``CoveredLoan``).
+    ``fee_rate`` is an annual percentage of the covered amount (0.75 = 0.75 % a year).
+    """
+
+    __tablename__ = "sharing_schemes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    manager_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_schemes.id"))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    fee_rate: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))
+    note: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RiskScheme(Base):
+    """One band of a scheme version: which loans it takes and how a loss is split.
+
+    A loan of ``grade`` with an amount above ``amount_min`` and up to ``amount_max`` 元 (None: any amount)
+    whose collateral is worth at most ``collateral_max_pct`` % of the loan joins this band if ``covered``; a
+    loss is borne ``fund_pct`` % by the fund, ``third_party_pct`` % by the third party (an insurer or
+    guarantee company named ``third_party_name``, if any) and the rest by the lending institution. A loan
+    in no band, or in a band that is not covered, is not covered.
     """
 
     __tablename__ = "risk_schemes"
-    __table_args__ = (UniqueConstraint("fund_id", "grade"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    fund_id: Mapped[int] = mapped_column(ForeignKey("guarantee_funds.id", ondelete="CASCADE"), index=True)
+    scheme_id: Mapped[int] = mapped_column(ForeignKey("sharing_schemes.id", ondelete="CASCADE"), index=True)
     grade: Mapped[str] = mapped_column(String(8))
+    covered: Mapped[bool] = mapped_column(Boolean, default=True)
+    amount_min: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     amount_max: Mapped[Decimal | None] = mapped_column(Money)
     collateral_max_pct: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))
     fund_pct: Mapped[Decimal] = mapped_column(Percent)
     third_party_pct: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))
     third_party_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    third_party_name: Mapped[str] = mapped_column(String(200), default="")
 
 
 class CoveredLoan(Base):
     """A fund's decision on an approved application: covered under a tier, or refused with the reason.
 
-    The shares are copied from the tier when the loan joins, so a later change of the scheme does not
-    change the terms of loans already covered. ``amount`` is the approved amount (元); the covered balance
-    is the loan's outstanding principal once disbursed. Status: covered → claimed (a claim under review) →
-    paid (the fund paid its share; back to covered if the claim is rejected); refused (``reason`` is an
-    English message id with ``reason_params``).
+    The shares, the third party and the fee rate are copied from the band and scheme version when the loan
+    joins, so a later change of the scheme does not change the terms of loans already covered. The guarantee
+    fee (``fee_amount`` 元 = amount × annual fee rate × term in years) is charged once when the loan joins
+    and posted cash ← fee income (``fee_entry_id``). ``amount`` is the approved amount (元); the covered
+    balance is the loan's outstanding principal once disbursed. Status: covered → claimed (a claim under
+    review) → paid (the fund paid its share; back to covered if the claim is rejected); refused
+    (``reason`` is an English message id with ``reason_params``).
     """
 
     __tablename__ = "covered_loans"
@@ -100,6 +130,10 @@ class CoveredLoan(Base):
     fund_pct: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))
     third_party_pct: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))
     third_party_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    third_party_name: Mapped[str] = mapped_column(String(200), default="")
+    fee_rate: Mapped[Decimal] = mapped_column(Percent, default=Decimal(0))  # annual %, from the scheme
+    fee_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))  # 元, charged when it joined
+    fee_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"))
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(String(200), default="")
     reason_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -90,8 +90,18 @@ def _source_filter(source_id: str) -> str:
     return f"{column} <= $as_of"
 
 
-def compute_indicators(lake: Lake, as_of: date, *, indicators: Sequence[Indicator] = INDICATORS) -> pa.Table:
+def compute_indicators(
+    lake: Lake,
+    as_of: date,
+    *,
+    indicators: Sequence[Indicator] = INDICATORS,
+    registry_as_of: date | None = None,
+) -> pa.Table:
     """Every indicator for every enterprise registered as of ``as_of``, from data received by then.
+
+    ``registry_as_of`` reads the registry as received by a later date instead — for back-tests over
+    history when the registry (a snapshot) was delivered after the months being replayed; every other
+    source is still read as received by ``as_of``.
 
     Returns:
         An Arrow table: ``uscc`` then one column per indicator, in library order.
@@ -101,7 +111,8 @@ def compute_indicators(lake: Lake, as_of: date, *, indicators: Sequence[Indicato
             raise ValueError(f"indicator id {item.id!r} is not a snake_case identifier")
     seen = end_of_day(as_of)
     params: dict[str, object] = dict(window_params(as_of))
-    registry, bound = lake.relation_sql("registration", as_of=seen, prefix="reg")
+    registry_seen = end_of_day(registry_as_of) if registry_as_of is not None else seen
+    registry, bound = lake.relation_sql("registration", as_of=registry_seen, prefix="reg")
     params.update(bound)
     ctes = [f"firms AS (SELECT DISTINCT uscc FROM ({registry}))"]  # noqa: S608 — generated from the catalogue
     joins = []
@@ -111,7 +122,8 @@ def compute_indicators(lake: Lake, as_of: date, *, indicators: Sequence[Indicato
             by_source.setdefault(item.source, []).append(item)
     for n, (source_id, items) in enumerate(by_source.items()):
         source = catalogue().get(source_id)
-        body, bound = lake.relation_sql(source_id, as_of=seen, prefix=f"s{n}")
+        visible = registry_seen if source_id == "registration" else seen
+        body, bound = lake.relation_sql(source_id, as_of=visible, prefix=f"s{n}")
         params.update(bound)
         entity = '"' + str(source.entity_field) + '"'
         aggregates = ", ".join(f"{i.sql} AS {i.id}" for i in items)

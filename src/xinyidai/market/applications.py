@@ -17,7 +17,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from xinyidai.core import events
+from xinyidai.core import events, evidence
 from xinyidai.core.access import OrgKind, Permission, Principal, Role, require
 from xinyidai.core.clock import add_months, today_local, utcnow
 from xinyidai.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -61,6 +61,23 @@ def _event(
             actor_organisation_id=principal.organisation_id if principal else None,
             note=note,
         )
+    )
+    evidence.append(
+        session,
+        f"application.{app.status}",
+        {
+            "application_id": app.id,
+            "product_id": app.product_id,
+            "amount": app.amount,
+            "term_months": app.term_months,
+            "from": before,
+            "to": app.status,
+            "note_sha256": evidence.sha256_text(note) if note else None,
+            "by": evidence.actor(principal),
+        },
+        subject=f"application:{app.id}",
+        enterprise_uscc=app.uscc,
+        organisation_id=app.institution_id,
     )
 
 
@@ -307,6 +324,7 @@ def approve(session: Session, principal: Principal, application_id: int, data: A
     app.approved_amount = data.amount
     app.approved_rate = data.rate
     app.approved_term = data.term_months
+    app.collateral_value = data.collateral_value
     session.flush()
     events.publish(session, "market.application.approved", application_id=app.id)
     _tell_enterprise(
@@ -316,6 +334,29 @@ def approve(session: Session, principal: Principal, application_id: int, data: A
         N_("%(institution)s approved %(amount)s yuan for %(term)s months at %(rate)s%%."),
         {"amount": f"{data.amount:,.2f}", "term": data.term_months, "rate": str(data.rate)},
     )
+    return app
+
+
+def record_collateral_value(
+    session: Session, principal: Principal, application_id: int, value: Decimal
+) -> Application:
+    """The institution states what an approved (or disbursed) loan's collateral is worth (元); a fund
+    scheme checks it against the loan. Published as ``market.application.collateral``."""
+    require(principal, Permission.CREDIT_DECIDE)
+    app = _institution_app(session, principal, application_id)
+    if app.status not in ("approved", "disbursed"):
+        raise Conflict("State the collateral's value once the application is approved")
+    if (
+        not value.is_finite()
+        or value < 0
+        or value != value.quantize(Decimal("0.01"))
+        or value > Decimal(10) ** 11
+    ):
+        raise ValidationFailed(
+            "Enter the collateral's value in yuan, at most two decimals", field="collateral_value"
+        )
+    app.collateral_value = value
+    session.flush()
     return app
 
 
@@ -449,6 +490,24 @@ def report_loan(session: Session, principal: Principal, loan_id: int, data: Loan
     )
     session.add(record)
     session.flush()
+    evidence.append(
+        session,
+        f"loan.{data.kind}",
+        {
+            "loan_id": loan.id,
+            "application_id": loan.application_id,
+            "record_id": record.id,
+            "amount": data.amount,
+            "occurred_on": data.occurred_on,
+            "days_overdue": data.days_overdue,
+            "status": loan.status,
+            "note_sha256": evidence.sha256_text(data.note) if data.note else None,
+            "by": evidence.actor(principal),
+        },
+        subject=f"loan:{loan.id}",
+        enterprise_uscc=loan.uscc,
+        organisation_id=loan.institution_id,
+    )
     # funds (claims on defaults, recoveries shared back) and monitoring listen
     events.publish(session, f"market.loan.{data.kind}", loan_id=loan.id, record_id=record.id)
     return record

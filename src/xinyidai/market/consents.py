@@ -17,6 +17,7 @@ from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from xinyidai.accounts.models import Organisation, User
+from xinyidai.core import evidence
 from xinyidai.core.access import OrgKind, Permission, Principal, require
 from xinyidai.core.clock import today_local, utcnow
 from xinyidai.core.errors import Conflict, IllegalTransition, NotFound, PermissionDenied, ValidationFailed
@@ -58,6 +59,23 @@ def _sign(
     consent.signed_at = utcnow()
     session.add(consent)
     session.flush()
+    evidence.append(
+        session,
+        "consent.given",
+        {
+            "consent_id": consent.id,
+            "institution_id": consent.institution_id,
+            "need_id": consent.need_id,
+            "report_types": list(consent.report_types or []),
+            "purpose": consent.purpose,
+            "expires_on": consent.expires_on,
+            "text_sha256": consent.text_sha256,
+            "by": evidence.actor(principal),
+        },
+        subject=f"consent:{consent.id}",
+        enterprise_uscc=consent.uscc,
+        organisation_id=consent.institution_id,
+    )
     return consent
 
 
@@ -179,6 +197,14 @@ def revoke_consent(session: Session, principal: Principal, consent_id: int) -> C
         raise IllegalTransition("This authorisation has already been revoked")
     consent.status = "revoked"
     consent.revoked_at = utcnow()
+    evidence.append(
+        session,
+        "consent.revoked",
+        {"consent_id": consent.id, "text_sha256": consent.text_sha256, "by": evidence.actor(principal)},
+        subject=f"consent:{consent.id}",
+        enterprise_uscc=consent.uscc,
+        organisation_id=consent.institution_id,
+    )
     return consent
 
 
@@ -274,6 +300,22 @@ def check_report_access(
     )
     session.add(query)
     session.flush()
+    evidence.append(
+        session,
+        "report.query",
+        {
+            "query_id": query.id,
+            "consent_id": query.consent_id,
+            "purpose": purpose,
+            "version": version,
+            "channel": channel,
+            "result": query.result,
+            "by": evidence.actor(principal),
+        },
+        subject=f"report_query:{query.id}",
+        enterprise_uscc=uscc,
+        organisation_id=principal.organisation_id,
+    )
     if consent is None and not contractual:
         raise ConsentRequired()  # keep_changes: the unit of work commits the record of the attempt
     return consent

@@ -232,6 +232,8 @@ class Application(Base):
     approved_amount: Mapped[Decimal | None] = mapped_column(Money)
     approved_rate: Mapped[Decimal | None] = mapped_column(Rate)
     approved_term: Mapped[int | None] = mapped_column(Integer)
+    # what the institution values the collateral at (元) when it approves; None: not stated
+    collateral_value: Mapped[Decimal | None] = mapped_column(Money)
     reject_reason: Mapped[str] = mapped_column(String(500), default="")
     decision: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # instant pre-credit outcome
     idempotency_key: Mapped[str | None] = mapped_column(String(64))

@@ -146,6 +146,14 @@ class ApprovalInput(_Input):
     rate: AnnualRate
     term_months: Term
     note: str = Field(default="", max_length=500)
+    collateral_value: Decimal | None = Field(
+        default=None,
+        ge=0,
+        le=Decimal("100000000000"),
+        max_digits=18,
+        decimal_places=2,
+        description="what the collateral is worth (元); a fund's scheme checks it against the loan",
+    )
 
 
 class RejectionInput(_Input):

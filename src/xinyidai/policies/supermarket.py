@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from xinyidai.core.access import OrgKind, Permission, Principal, Role, require
+from xinyidai.core.access import OrgKind, Permission, Principal, Role, require, sees_all_organisations
 from xinyidai.core.audit import record_event
 from xinyidai.core.clock import today_local, utcnow
 from xinyidai.core.errors import Conflict, NotFound, ValidationFailed
@@ -131,6 +131,20 @@ def move_policy(session: Session, principal: Principal, policy_id: int, action: 
 def list_policies(session: Session, principal: Principal) -> Sequence[Policy]:
     """The department's policies (operators: all), newest first."""
     return session.scalars(scoped(select(Policy), principal, Policy).order_by(Policy.id.desc())).all()
+
+
+def browse_policies(
+    session: Session, principal: Principal, *, limit: int = 100, offset: int = 0
+) -> Sequence[Policy]:
+    """What the policy supermarket shows the principal, newest first: a department its own policies in
+    every state, the operator's staff all, everyone else (enterprises, institutions) the published ones."""
+    require(principal, Permission.AUTHENTICATED)
+    stmt = select(Policy)
+    if principal.org_kind is OrgKind.DEPARTMENT or sees_all_organisations(principal):
+        stmt = scoped(stmt, principal, Policy)
+    else:
+        stmt = stmt.where(Policy.status == "published")
+    return session.scalars(stmt.order_by(Policy.id.desc()).limit(limit).offset(offset)).all()
 
 
 def get_policy(session: Session, principal: Principal, policy_id: int) -> Policy:

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from xinyidai.core import evidence as evidence_log
 from xinyidai.core.access import Permission, Principal, require
 from xinyidai.core.audit import record_event
 from xinyidai.core.clock import today_local, utcnow
@@ -72,6 +73,27 @@ def _actor(principal: Principal | None) -> dict[str, Any]:
         "actor_username": principal.username,
         "actor_organisation_id": principal.organisation_id,
     }
+
+
+def _evidence(
+    session: Session, kind: str, model: RatingModel, principal: Principal | None, **detail: Any
+) -> None:
+    """Put a model version's change in the evidence log: its identity and the hash of its configuration."""
+    evidence_log.append(
+        session,
+        kind,
+        {
+            "model_id": model.id,
+            "name": model.name,
+            "version": model.version,
+            "segment": model.segment,
+            "status": model.status,
+            "config_sha256": evidence_log.sha256_text(evidence_log.canonical(model.config or {})),
+            "by": evidence_log.actor(principal),
+            **detail,
+        },
+        subject=f"rating_model:{model.id}",
+    )
 
 
 def _model(session: Session, model_id: int) -> RatingModel:
@@ -137,6 +159,12 @@ def set_thresholds(
     session.flush()
     record_event(session, "rating.thresholds.update", object_type="rating_thresholds", object_id=row.id,
                  detail={"before": before, "after": _thresholds_dict(row)}, **actor)  # fmt: skip
+    evidence_log.append(
+        session,
+        "rating.thresholds",
+        {"before": before, "after": _thresholds_dict(row), "by": evidence_log.actor(principal)},
+        subject=f"rating_thresholds:{row.id}",
+    )
     return row
 
 
@@ -285,6 +313,7 @@ def activate_model(
     }
     record_event(session, "rating.model.activate", object_type="rating_model", object_id=model.id,
                  detail=detail, **actor)  # fmt: skip
+    _evidence(session, "rating.model.activated", model, principal, **detail)
     return model
 
 
@@ -323,6 +352,7 @@ def new_expert_version(
     session.flush()
     record_event(session, "rating.model.create", object_type="rating_model", object_id=model.id,
                  detail={"based_on": base.id, "version": version}, **actor)  # fmt: skip
+    _evidence(session, "rating.model.created", model, principal, based_on=base.id)
     return model
 
 
@@ -380,4 +410,5 @@ def train_statistical_model(
     record_event(session, "rating.model.train", object_type="rating_model", object_id=model.id,
                  detail={"rows": table.num_rows, "features": card.feature_names,
                          "training_sha256": card.training_sha256}, **actor)  # fmt: skip
+    _evidence(session, "rating.model.trained", model, principal, training_sha256=card.training_sha256)
     return backtest_model(session, lake, model.id, principal=principal, as_of=as_of)

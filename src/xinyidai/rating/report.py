@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from xinyidai.core.access import OrgKind, Principal
@@ -49,6 +50,7 @@ from xinyidai.data.masking import Viewer, mask_record
 from xinyidai.indicators import service as indicators
 from xinyidai.rating import report_store
 from xinyidai.rating.models import RatingModel
+from xinyidai.rating.objection_models import DataObjection
 from xinyidai.rating.service import explain_values, grade_history, rater_of, rating_dates
 
 __all__ = [
@@ -67,6 +69,8 @@ __all__ = [
     "ReportVersion",
     "build_report",
     "ensure_may_view",
+    "open_objection_marks",
+    "record_key",
     "view_report",
 ]
 
@@ -207,7 +211,11 @@ class Column:
 @dataclass(frozen=True)
 class RecordSection:
     """A source's rows about the enterprise, newest first (at most ``report_store.RECORDS_KEPT``) and
-    how many there are in all."""
+    how many there are in all.
+
+    ``keys[i]`` names row ``i`` for an objection (its key values joined by ``|``); ``disputed[i]`` is
+    true while an objection to it is being handled (异议处理中).
+    """
 
     source: str
     name_zh: str
@@ -215,6 +223,8 @@ class RecordSection:
     total: int
     columns: list[Column]
     rows: list[dict[str, Any]]
+    keys: list[str] = field(default_factory=list)
+    disputed: list[bool] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -237,6 +247,9 @@ class CreditReport:
     records: list[RecordSection]
     peer_group: dict[str, str | None] = field(default_factory=dict)
     purpose: Purpose | None = None
+    # registration fields under objection (异议处理中), and how many objections are being handled in all
+    disputed_fields: list[str] = field(default_factory=list)
+    objections_open: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready copy: dates ISO 8601, amounts as decimal strings (元, exact), NaN as null."""
@@ -390,6 +403,7 @@ def build_report(
     standings = indicators.peer_standings(
         lake, stored.snapshot_as_of, basics.industry_division, basics.size_class, values
     )
+    marks = open_objection_marks(session, uscc)
     return CreditReport(
         report_number=f"{uscc}-{day:%Y%m%d}",
         version=version,
@@ -404,8 +418,33 @@ def build_report(
         ],
         dimensions=_dimensions(values, standings),
         months=_months(day, document.get("monthly") or []),
-        records=[_records(spec, document.get(spec.source), version) for spec in report_store.RECORD_SOURCES],
+        records=[
+            _records(spec, document.get(spec.source), version, marks) for spec in report_store.RECORD_SOURCES
+        ],
         peer_group={"industry_division": basics.industry_division, "size_class": basics.size_class},
+        disputed_fields=sorted({f for source, _key, f in marks if source == "registration" and f}),
+        objections_open=len(marks),
+    )
+
+
+# An objection marks its item while it is open or accepted (the correction not yet delivered).
+MARKING_STATUSES = ("open", "accepted")
+
+
+def open_objection_marks(session: Session, uscc: str) -> set[tuple[str, str, str]]:
+    """The items of ``uscc``'s report under objection, as (source, item key, field): one indexed query."""
+    rows = session.execute(
+        select(DataObjection.source_id, DataObjection.item_key, DataObjection.field).where(
+            DataObjection.uscc == uscc, DataObjection.status.in_(MARKING_STATUSES)
+        )
+    ).all()
+    return {(source, key, name) for source, key, name in rows}
+
+
+def record_key(source: Source, row: Mapping[str, Any]) -> str:
+    """A stored row's name for objections: its key values but the enterprise's, joined by ``|``."""
+    return "|".join(
+        "" if row.get(k) is None else str(row.get(k)) for k in source.key if k != source.entity_field
     )
 
 
@@ -533,15 +572,20 @@ def _months(day: date, stored: Sequence[Mapping[str, Any]]) -> list[MonthlyPoint
 
 
 def _records(
-    spec: report_store.RecordSource, stored: Mapping[str, Any] | None, version: ReportVersion
+    spec: report_store.RecordSource,
+    stored: Mapping[str, Any] | None,
+    version: ReportVersion,
+    marks: Set[tuple[str, str, str]] = frozenset(),
 ) -> RecordSection:
     source = catalogue().get(spec.source)
     hidden = {"uscc", *(spec.other_parties if version == "concise" else ())}
     columns = [Column(f.name, f.name_zh, f.name_en, f.unit) for f in source.fields if f.name not in hidden]
-    rows = []
+    disputed_keys = {key for s, key, _f in marks if s == spec.source}
+    rows, keys = [], []
     for raw in (stored or {}).get("rows") or []:
         masked = mask_record(source, _typed(source, raw), REPORT_VIEWER)
         rows.append({c.name: masked.get(c.name) for c in columns})
+        keys.append(record_key(source, raw))
     return RecordSection(
         source=source.id,
         name_zh=source.name_zh,
@@ -549,4 +593,6 @@ def _records(
         total=int((stored or {}).get("total") or 0),
         columns=columns,
         rows=rows,
+        keys=keys,
+        disputed=[key in disputed_keys for key in keys],
     )

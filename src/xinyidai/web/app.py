@@ -16,6 +16,8 @@ from swagger_ui_bundle import swagger_ui_path
 from xinyidai import __version__
 from xinyidai.core import i18n
 from xinyidai.core.database import get_engine
+from xinyidai.core.delivery import service as delivery
+from xinyidai.core.evidence import service as evidence
 from xinyidai.core.logging import configure_logging
 from xinyidai.core.settings import Settings, get_settings
 from xinyidai.data.service import open_lake
@@ -23,11 +25,16 @@ from xinyidai.funds import subscriptions as funds_subscriptions
 from xinyidai.market import service as market
 from xinyidai.web import ops
 from xinyidai.web.api import data as data_api
+from xinyidai.web.api import evidence as evidence_api
+from xinyidai.web.api import funds as funds_api
 from xinyidai.web.api import market as market_api
+from xinyidai.web.api import monitoring as monitoring_api
+from xinyidai.web.api import policies as policies_api
 from xinyidai.web.api import precredit as precredit_api
 from xinyidai.web.api import reports as reports_api
 from xinyidai.web.api import v1
 from xinyidai.web.deps import CSRF_COOKIE, LOCALE_COOKIE, read_form, resolve_actor, verify_csrf
+from xinyidai.web.export_audit import ExportAuditMiddleware
 from xinyidai.web.middleware import (
     BodySizeLimitMiddleware,
     Metrics,
@@ -35,12 +42,18 @@ from xinyidai.web.middleware import (
     SecurityHeadersMiddleware,
 )
 from xinyidai.web.pages import auth, data, home, notifications, operator, org, policies, quality, rating
+from xinyidai.web.pages import compliance as compliance_pages
+from xinyidai.web.pages import evidence as evidence_pages
 from xinyidai.web.pages import reports as report_pages
+from xinyidai.web.pages.delivery import demo_router as demo_delivery_router
+from xinyidai.web.pages.delivery import router as delivery_router
 from xinyidai.web.pages.enterprise_market import router as enterprise_market_router
 from xinyidai.web.pages.fund_programmes import router as fund_programmes_router
+from xinyidai.web.pages.fund_schemes import router as fund_schemes_router
 from xinyidai.web.pages.funds import router as funds_router
 from xinyidai.web.pages.government_market import router as government_market_router
 from xinyidai.web.pages.institution_market import router as institution_market_router
+from xinyidai.web.pages.monitoring import router as monitoring_router
 from xinyidai.web.problems import install_handlers
 
 
@@ -95,6 +108,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.environment != "test":
         # Map the newest snapshots for instant decisions now rather than on the first applicant's request.
         threading.Thread(target=market.warm_decisions, args=(open_lake(settings),), daemon=True).start()
+        # SMS and webhook deliveries leave from here, never from the request that raised the notification.
+        app.state.delivery_stop = threading.Event()
+        threading.Thread(
+            target=delivery.run_worker,
+            args=(app.state.engine, settings, app.state.delivery_stop),
+            name="xyd-delivery",
+            daemon=True,
+        ).start()
+        # The evidence log's head is signed every XYD_EVIDENCE_HEAD_MINUTES while it grows.
+        app.state.evidence_stop = threading.Event()
+        threading.Thread(
+            target=evidence.run_head_signer,
+            args=(app.state.engine, settings, app.state.evidence_stop),
+            name="xyd-evidence-heads",
+            daemon=True,
+        ).start()
 
     common = [Depends(read_form), Depends(resolve_actor), Depends(verify_csrf)]
     for pages in (
@@ -105,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         data.router,
         quality.router,
         notifications.router,
+        delivery_router,
         rating.router,
         report_pages.router,
         institution_market_router,
@@ -112,7 +142,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         government_market_router,
         fund_programmes_router,
         funds_router,
+        fund_schemes_router,
         policies.router,
+        compliance_pages.router,
+        evidence_pages.router,
+        monitoring_router,
     ):
         app.include_router(pages, dependencies=common, include_in_schema=False)
     app.include_router(v1.router, dependencies=common)
@@ -120,7 +154,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_api.router, dependencies=common)
     app.include_router(precredit_api.router, dependencies=common)
     app.include_router(market_api.router, dependencies=common)
+    app.include_router(monitoring_api.router, dependencies=common)
+    app.include_router(funds_api.router, dependencies=common)
+    app.include_router(policies_api.router, dependencies=common)
+    app.include_router(evidence_api.router, dependencies=common)
     app.include_router(ops.router)
+    if settings.environment in ("development", "demo"):
+        app.include_router(demo_delivery_router)  # the demo bank's webhook receiver
 
     static_dir = resources.files("xinyidai.web") / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
@@ -138,6 +178,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     install_handlers(app)
+    app.add_middleware(ExportAuditMiddleware)  # every download is an audit record
     app.add_middleware(BrowserContextMiddleware, secure=settings.cookie_secure)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, Field
 
 from xinyidai.core.access import Permission, Principal
-from xinyidai.core.database import get_engine, session_factory
+from xinyidai.core.database import get_engine, session_factory, session_scope
 from xinyidai.data import service as data
 from xinyidai.data.catalogue import catalogue
+from xinyidai.monitoring import service as monitoring
 from xinyidai.web.deps import DbSession, SettingsDep, api_guard
 
 router = APIRouter(prefix="/api/v1", tags=["data"])
@@ -185,6 +186,9 @@ def push_rows(
     finally:
         session.close()
     result.raise_for_error()
+    # A court case or a list entry becomes an alert for the firm's watchers now, not after tonight's run.
+    with session_scope(get_engine(settings.database_url)) as watch_session:
+        monitoring.on_pushed_batch(watch_session, data.open_lake(settings), source_id, result.batch_id)
     return PushResult(
         source_id=source_id,
         outcome=str(result.outcome),

@@ -23,6 +23,7 @@ from xinyidai.core import i18n
 from xinyidai.core.access import Permission, Principal, can
 from xinyidai.core.clock import today_local
 from xinyidai.core.errors import NotFound, ValidationFailed
+from xinyidai.core.evidence import service as evidence
 from xinyidai.core.i18n import N_
 from xinyidai.data import service as data_service
 from xinyidai.market import service as market
@@ -556,6 +557,7 @@ def _consents_context(request: Request, db: DbSession, principal: Principal) -> 
         principal,
         consents=consents,
         status_of={c.id: consent_status(c, today) for c in consents},
+        receipts=evidence.receipts_for(db, (f"consent:{c.id}" for c in consents)),
         institutions=market.organisation_names(db, (c.institution_id for c in consents)),
         choices=market.institution_choices(db),
         consent_purposes=CONSENT_PURPOSES,

@@ -66,9 +66,10 @@ def _funds_context(request: Request, db: DbSession, principal: Principal) -> dic
         "rows": rows,
         "products": products,
         "may_manage": can(principal, Permission.FUNDS_MANAGE),
-        "scheme": funds.WEIHAI_SCHEME,
+        "scheme": [t for t in funds.WEIHAI_SCHEME if t.covered],
+        "schemes": funds.list_schemes(db, principal),
         "labels": _labels(),
-        "values": {"kind": "guarantee", "leverage": "10"},
+        "values": {"kind": "guarantee", "leverage": "10", "fee_rate": "0"},
     }
 
 
@@ -92,6 +93,15 @@ def create_fund(
             product_ids = [int(p) for p in form_values(request, "product_ids")]
         except ValueError:
             raise ValidationFailed("Choose products from the list", field="product_ids") from None
+        try:
+            scheme_id = int(form_value(request, "scheme_id")) if form_value(request, "scheme_id") else None
+        except ValueError:
+            raise ValidationFailed("Choose a scheme from the list", field="scheme_id") from None
+        fee_rate = (
+            form_decimal(request, "fee_rate", N_("Enter the fee rate as a number"))
+            if form_value(request, "fee_rate")
+            else Decimal(0)
+        )
         fund = funds.create_fund(
             db,
             principal,
@@ -100,6 +110,8 @@ def create_fund(
             leverage=leverage,
             product_ids=product_ids,
             description=form_value(request, "description"),
+            scheme_id=scheme_id,
+            fee_rate=fee_rate,
         )
         return redirect(f"/government/funds/{fund.id}")
 
@@ -117,10 +129,13 @@ def _fund_context(request: Request, db: DbSession, principal: Principal, fund_id
     )
     schemes = funds.schemes_of(db, fund.id)
     claims, _ = funds.list_claims(db, principal, fund_id=fund.id, limit=10)
+    may_manage = can(principal, Permission.FUNDS_MANAGE) and fund.manager_id == principal.organisation_id
     return {
         "fund": fund,
         "figures": funds.figures(db, fund),
         "schemes": schemes,
+        "scheme": funds.scheme_of(db, fund),
+        "choices": funds.list_schemes(db, principal) if may_manage else [],
         "coverage": coverage,
         "claims": claims,
         "status": status or "",

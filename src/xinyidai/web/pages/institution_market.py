@@ -30,7 +30,9 @@ from xinyidai.core.access import Permission, Principal, can
 from xinyidai.core.clock import today_local, utcnow
 from xinyidai.core.codes import SECTIONS
 from xinyidai.core.errors import Conflict, NotFound, ValidationFailed
+from xinyidai.core.evidence import service as evidence
 from xinyidai.core.i18n import N_
+from xinyidai.funds import service as funds
 from xinyidai.market import product_excel, states
 from xinyidai.market import service as market
 from xinyidai.market.models import Application, Loan, Product
@@ -613,11 +615,14 @@ def _application_context(
         application=app,
         product=product,
         events=market.application_events(db, principal, application_id),
+        receipts=evidence.receipts_for(db, [f"application:{app.id}"]).get(f"application:{app.id}", []),
         moves=moves,
         loan_id=loan_id,
         late=app.status in WAITING and app.due_at is not None and app.due_at < utcnow(),
         may_read_report=can(principal, Permission.REPORT_READ),
         today=today_local().isoformat(),
+        coverage=funds.decisions_for(db, principal, application_id),  # the funds' decisions on the loan
+        may_state_collateral=can(principal, Permission.CREDIT_DECIDE),
     )
 
 
@@ -678,7 +683,7 @@ def approve_application(
 ) -> Response:
     def move() -> Application:
         data = ApprovalInput.model_validate(
-            _fields(request, ("amount", "rate", "term_months", "note"), ("note",))
+            _fields(request, ("amount", "rate", "term_months", "note", "collateral_value"), ("note",))
         )
         return market.approve(db, principal, application_id, data)
 

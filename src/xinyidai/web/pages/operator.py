@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -14,6 +16,7 @@ from xinyidai.data import service as data_service
 from xinyidai.web.deps import DbSession, page_guard
 from xinyidai.web.navigation import navigation_for
 from xinyidai.web.pages.common import form_value, handle_form
+from xinyidai.web.pages.compliance import trail_filter
 from xinyidai.web.templating import render
 
 router = APIRouter(prefix="/operator")
@@ -113,15 +116,17 @@ def audit(
     request: Request,
     db: DbSession,
     page: int = 1,
-    event_type: str = "",
     principal: Principal = page_guard(Permission.AUDIT_READ),
 ) -> Response:
+    """The auditor searches the trail (type, user, organisation, result, dates) and exports it to Excel."""
     request.state.nav = navigation_for(principal)
     page = max(page, 1)
-    rows, total = audit_trail.read_trail(
-        db, principal, event_type or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+    where = trail_filter(request)
+    rows, total = audit_trail.search_trail(
+        db, principal, where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
     intact, broken_at = audit_trail.verify_chain(db)
+    query = urlencode({k: v for k, v in request.query_params.items() if v and k != "page"})
     return render(
         request,
         "audit.html",
@@ -129,7 +134,9 @@ def audit(
             "rows": rows,
             "total": total,
             "page": page,
-            "event_type": event_type,
+            "where": where,
+            "event_type": where.event_type,
+            "q": query,
             "intact": intact,
             "broken_at": broken_at,
             "pages": max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE),

@@ -93,6 +93,22 @@ def enable(
     return redirect("/org/staff")
 
 
+@router.post("/staff/{user_id}/roles")
+def change_roles(
+    request: Request,
+    user_id: int,
+    db: DbSession,
+    principal: Principal = page_guard(Permission.ORG_STAFF_MANAGE),
+) -> Response:
+    """The admin changes a member of staff's roles (recorded in the audit trail with before and after)."""
+
+    def act() -> Response:
+        accounts.change_roles(db, principal, user_id, form_values(request, "roles"))
+        return redirect("/org/staff")
+
+    return handle_form(request, db, "staff.html", lambda: _staff_context(request, db, principal), act)
+
+
 @router.post("/staff/{user_id}/reset-password")
 def reset(
     request: Request,

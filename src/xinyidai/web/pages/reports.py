@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from xinyidai.accounts import service as accounts
-from xinyidai.core.access import OrgKind, Permission, Principal
+from xinyidai.core.access import OrgKind, Permission, Principal, can
 from xinyidai.core.errors import NotFound
 from xinyidai.core.i18n import N_
 from xinyidai.data import service as data_service
@@ -237,6 +237,8 @@ def own_report(
         pdf_url="/enterprise/report.pdf" + _query(version=version, as_of=as_of),
         switch_url="/enterprise/report" + _query(version=other, as_of=as_of),
     )
+    # the enterprise raises an objection to an item straight from its report (征信业管理条例 Art. 25)
+    context["may_object"] = can(principal, Permission.OBJECTIONS_RAISE)
     return _page(request, principal, context)
 
 
