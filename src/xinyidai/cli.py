@@ -214,6 +214,9 @@ def demo(
         demo_funds.fill_funds(session, settings)  # covers the approved loans, pays a claim
         demo_programmes.fill_programmes(session, settings)  # bridge loans and subsidies on the loan book
         demo_policies.fill_policies(session, settings)
+        from xinyidai import demo_subplatforms
+
+        demo_subplatforms.fill_subplatforms(session)  # 环翠区 and foreign-trade sub-platforms, featured items
     with session_scope(engine) as session:
         from xinyidai import demo_compliance
 
@@ -230,6 +233,10 @@ def demo(
         if not data_service.last_receipt_date(lake, "platform_loans"):  # the platform's own records, once
             export_loan_book(session, lake, previous_month(), settings.home / "exports")
             export_investments(session, lake, this_month(), settings.home / "exports")
+    with session_scope(engine) as session:  # a signed tree head over everything the demo recorded
+        from xinyidai.core.evidence import service as evidence
+
+        evidence.sign_if_grown(session, settings)
     port = port or settings.port
     table = Table(title=f"演示账号（密码均为 {demo_city.DEMO_PASSWORD}）", show_lines=False)
     for column in ("角色", "用户名", "姓名", "所属机构", "TOTP 密钥（管理员二次验证）"):

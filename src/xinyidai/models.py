@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xinyidai.accounts import models as accounts_models
+from xinyidai.consoles import statistics_models, subplatform_models
 from xinyidai.core import audit, notifications
 from xinyidai.core.database import Base
 from xinyidai.core.delivery import models as delivery_models
@@ -34,4 +35,6 @@ __all__ = [
     "programmes_models",
     "rating_models",
     "schemes_models",
+    "statistics_models",
+    "subplatform_models",
 ]

@@ -215,3 +215,10 @@ def test_each_organisation_is_offered_its_scopes(login: Callable[[str], LoggedIn
     assert 'value="data.push"' not in bank  # only departments deliver data
     department = login("gov_admin").client.get("/org/api-clients").text
     assert 'value="data.push"' in department and 'value="market.products.manage"' not in department
+
+
+def test_a_nul_character_is_refused_not_a_server_error(client: TestClient) -> None:
+    """PostgreSQL cannot store NUL; a request carrying one gets a 422 problem, on both databases."""
+    response = client.post("/api/v1/auth/token", data={"client_id": "\x00", "client_secret": "x"})
+    assert response.status_code in (401, 422), response.text
+    assert response.status_code != 500

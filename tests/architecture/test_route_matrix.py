@@ -178,6 +178,8 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("GET", "/api/v1/data/batches"): OPERATOR,
     ("POST", "/api/v1/ingest/{source_id}"): frozenset({Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF}),
     ("GET", "/operator/quality"): OPERATOR,
+    ("GET", "/operator/screen"): OPERATOR,
+    ("GET", "/operator/screen.json"): OPERATOR,
     ("GET", "/operator/models"): OPERATOR,
     ("GET", "/operator/models/{model_id}"): OPERATOR,
     ("POST", "/operator/models/train"): frozenset({Role.OPERATOR_ADMIN}),
@@ -222,6 +224,14 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("GET", "/government/dispatch/{run_id}"): frozenset({Role.OPERATOR_ADMIN, Role.DEPARTMENT_ADMIN}),
     ("GET", "/government/ranking"): frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR} | GOVERNMENT),
     ("GET", "/government/ranking/export"): frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR} | GOVERNMENT),
+    ("GET", "/government/statistics"): frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR} | GOVERNMENT),
+    ("GET", "/government/statistics/export.xlsx"): frozenset(
+        {Role.OPERATOR_ADMIN, Role.AUDITOR} | GOVERNMENT
+    ),
+    ("GET", "/government/statistics/export.pdf"): frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR} | GOVERNMENT),
+    ("GET", "/government/statistics/monthly-report.pdf"): frozenset(
+        {Role.OPERATOR_ADMIN, Role.AUDITOR} | GOVERNMENT
+    ),
     ("GET", "/institution/assignments"): INSTITUTION,
     ("POST", "/institution/assignments/{assignment_id}/contacted"): frozenset(
         {Role.INSTITUTION_ADMIN, Role.ACCOUNT_MANAGER}
@@ -349,6 +359,20 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("POST", "/government/subsidy-runs/{subsidy_run_id}/discard"): SUBSIDY_MANAGERS,
     ("GET", "/government/simulation"): GOVERNMENT,
     ("POST", "/government/simulation"): GOVERNMENT,
+    # sub-platforms (issue 9): the operator admin runs them; the landing is public; the scoped statistics
+    # go to the operator and the departments (only the owning department's staff: checked per object, 404)
+    ("GET", "/operator/subplatforms"): frozenset({Role.OPERATOR_ADMIN}),
+    ("GET", "/operator/subplatforms/new"): frozenset({Role.OPERATOR_ADMIN}),
+    ("POST", "/operator/subplatforms"): frozenset({Role.OPERATOR_ADMIN}),
+    ("GET", "/operator/subplatforms/{subplatform_id}"): frozenset({Role.OPERATOR_ADMIN}),
+    ("POST", "/operator/subplatforms/{subplatform_id}"): frozenset({Role.OPERATOR_ADMIN}),
+    ("POST", "/operator/subplatforms/{subplatform_id}/features"): frozenset({Role.OPERATOR_ADMIN}),
+    ("POST", "/operator/subplatforms/{subplatform_id}/enable"): frozenset({Role.OPERATOR_ADMIN}),
+    ("POST", "/operator/subplatforms/{subplatform_id}/disable"): frozenset({Role.OPERATOR_ADMIN}),
+    ("GET", "/government/subplatforms"): GOVERNMENT | {Role.OPERATOR_ADMIN, Role.AUDITOR},
+    ("GET", "/s/{slug}"): EVERYONE,
+    ("GET", "/s/{slug}/theme.css"): EVERYONE,
+    ("GET", "/s/{slug}/statistics"): GOVERNMENT | {Role.OPERATOR_ADMIN, Role.AUDITOR},
     # risk monitoring: institutions watch borrowers, departments whitelists, the operator the platform's sets
     ("GET", "/monitoring"): MONITOR_READ,
     ("GET", "/monitoring/alerts"): MONITOR_READ,
@@ -402,6 +426,8 @@ PATH_VALUES = {
     "seq": "999999",
     "alert_id": "999999",
     "set_id": "999999",
+    "slug": "no-such-subplatform",
+    "subplatform_id": "999999",
 }
 
 

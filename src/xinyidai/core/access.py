@@ -121,6 +121,10 @@ class Permission(StrEnum):
     RETENTION_READ = "platform.retention.read"  # what is kept, for how long, and what expires when
     MONITORING_READ = "monitoring.read"  # the risk board, alerts and rule sets of one's own organisation
     MONITORING_MANAGE = "monitoring.manage"  # edit, backtest and switch rule sets; acknowledge and resolve
+    SUBPLATFORMS_MANAGE = "consoles.subplatforms.manage"  # create, edit, feature and disable sub-platforms
+    SUBPLATFORM_STATISTICS = "consoles.subplatforms.statistics"  # a sub-platform's scoped figures (owner)
+    STATISTICS_READ = "consoles.statistics.read"  # the government console: financing statistics, exports
+    OPERATIONS_SCREEN = "platform.operations_screen"  # the one-screen monitoring (一屏统管) and its JSON
 
 
 ALL_ROLES: frozenset[Role] = frozenset(Role)
@@ -203,6 +207,8 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
         {Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.OPERATOR_ADMIN}
     ),
     Permission.OBJECTIONS_READ_ALL: frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR}),
+    # Platform health, no personal data: the system and data administrators run it, the auditor watches.
+    Permission.OPERATIONS_SCREEN: frozenset({Role.OPERATOR_ADMIN, Role.DATA_ADMIN, Role.AUDITOR}),
     Permission.QUERY_RECORDS_READ: frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR}),
     Permission.RETENTION_READ: frozenset({Role.OPERATOR_ADMIN, Role.AUDITOR}),
     # Post-loan monitoring: the institution's staff watch their borrowers, departments their whitelists;
@@ -225,6 +231,15 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
             Role.DEPARTMENT_STAFF,
             Role.OPERATOR_ADMIN,
         }
+    ),
+    # Aggregates only (no personal data): departments, fund managers, the operator admin and the auditor.
+    Permission.STATISTICS_READ: frozenset(
+        {Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.FUND_MANAGER, Role.OPERATOR_ADMIN, Role.AUDITOR}
+    ),
+    Permission.SUBPLATFORMS_MANAGE: frozenset({Role.OPERATOR_ADMIN}),
+    # The owning department's staff see their own sub-platforms (checked per object), the operator all.
+    Permission.SUBPLATFORM_STATISTICS: frozenset(
+        {Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.FUND_MANAGER, Role.OPERATOR_ADMIN, Role.AUDITOR}
     ),
 }
 

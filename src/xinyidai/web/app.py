@@ -44,7 +44,9 @@ from xinyidai.web.middleware import (
 from xinyidai.web.pages import auth, data, home, notifications, operator, org, policies, quality, rating
 from xinyidai.web.pages import compliance as compliance_pages
 from xinyidai.web.pages import evidence as evidence_pages
+from xinyidai.web.pages import operations as operations_pages
 from xinyidai.web.pages import reports as report_pages
+from xinyidai.web.pages import statistics as statistics_pages
 from xinyidai.web.pages.delivery import demo_router as demo_delivery_router
 from xinyidai.web.pages.delivery import router as delivery_router
 from xinyidai.web.pages.enterprise_market import router as enterprise_market_router
@@ -54,6 +56,7 @@ from xinyidai.web.pages.funds import router as funds_router
 from xinyidai.web.pages.government_market import router as government_market_router
 from xinyidai.web.pages.institution_market import router as institution_market_router
 from xinyidai.web.pages.monitoring import router as monitoring_router
+from xinyidai.web.pages.subplatforms import router as subplatforms_router
 from xinyidai.web.problems import install_handlers
 
 
@@ -131,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         home.router,
         org.router,
         operator.router,
+        operations_pages.router,
         data.router,
         quality.router,
         notifications.router,
@@ -147,6 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         compliance_pages.router,
         evidence_pages.router,
         monitoring_router,
+        subplatforms_router,
+        statistics_pages.router,
     ):
         app.include_router(pages, dependencies=common, include_in_schema=False)
     app.include_router(v1.router, dependencies=common)

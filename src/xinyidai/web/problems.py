@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import Scope
@@ -132,6 +133,18 @@ def install_handlers(app: FastAPI) -> None:
             _STATUS_TITLES.get(exc.status_code, N_("Request could not be processed")), None, locale
         )
         return problem(request, exc.status_code, title, title, f"http_{exc.status_code}")
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> Response:
+        # A value the database refuses to store (a NUL character, a number beyond the column) is the
+        # request's fault, not the server's; the unit of work was rolled back with the exception.
+        log.info("refused unstorable value", extra={"path": request.url.path})
+        locale = _locale(request)
+        title = i18n.translate(_STATUS_TITLES[422], None, locale)
+        detail = i18n.translate(
+            N_("The request contains a value that cannot be stored, such as a NUL character"), None, locale
+        )
+        return problem(request, 422, title, detail, "unstorable_value")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -169,6 +169,7 @@ def list_batches(
 def push_rows(
     source_id: str,
     settings: SettingsDep,
+    db: DbSession,
     body: Annotated[PushBody, Body()],
     principal: Principal = api_guard(Permission.DATA_PUSH),
 ) -> PushResult:
@@ -177,6 +178,9 @@ def push_rows(
     The rows become visible as one batch; invalid rows go to quarantine with a reason each.
     """
     data.catalogue_source(source_id)
+    # What resolving the caller wrote (the day's API-use audit record) is committed first: on SQLite an open
+    # write would hold the lock the ingestion's own session needs.
+    db.commit()
     # Ingestion commits its own steps (pending, then published), so it gets a session of its own.
     session = session_factory(get_engine(settings.database_url))()
     try:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from xinyidai.accounts import service as accounts
+from xinyidai.consoles import enterprise_home as enterprise_console
 from xinyidai.core.access import Permission, Principal
 from xinyidai.core.codes import industry_division, region_name
 from xinyidai.core.errors import NotFound
@@ -14,6 +15,7 @@ from xinyidai.indicators import service as indicator_service
 from xinyidai.rating import service as rating
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
+from xinyidai.web.pages.subplatforms import entered_through
 from xinyidai.web.templating import render
 
 router = APIRouter()
@@ -42,8 +44,22 @@ def enterprise_home(
     profile = organisation.enterprise
     industry = industry_division(profile.industry_division) if profile else None
     rated = _own_rating(db, settings, profile.uscc) if profile else None
+    # grade over time, recommendations and what needs attention (consoles.enterprise_home)
+    panels = (
+        enterprise_console.build_home(db, data_service.open_lake(settings), principal, profile.uscc)
+        if profile
+        else None
+    )
     return _home(
-        request, db, principal, "home_enterprise.html", profile=profile, industry=industry, rated=rated
+        request,
+        db,
+        principal,
+        "home_enterprise.html",
+        profile=profile,
+        industry=industry,
+        rated=rated,
+        home=panels,
+        **entered_through(request, db),  # "entered through the XX sub-platform" and its featured items
     )
 
 

@@ -1,0 +1,287 @@
+"""Sub-platform pages: the operator's list and forms, the public landing ``/s/<slug>`` with its theme,
+and the scoped statistics for the owning department's staff and the operator.
+
+The theme is a same-origin stylesheet (``/s/<slug>/theme.css``) because the content policy allows no
+inline styles. Visiting a landing page remembers the sub-platform in a cookie; its login button comes
+back to it (``/login?next=/s/<slug>``) and the enterprise home says which sub-platform one came in by.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from xinyidai.consoles import subplatforms as service
+from xinyidai.consoles.subplatform_models import Subplatform
+from xinyidai.core.access import OrgKind, Permission, Principal
+from xinyidai.data import service as data_service
+from xinyidai.web.deps import ActorDep, DbSession, SettingsDep, page_guard
+from xinyidai.web.navigation import navigation_for
+from xinyidai.web.pages.common import form_value, form_values, handle_form, redirect
+from xinyidai.web.pages.institution_market import PRODUCT_TYPE_LABELS
+from xinyidai.web.templating import render
+
+router = APIRouter()
+
+COOKIE_DAYS = 30
+
+
+def _input(request: Request) -> service.SubplatformInput:
+    owner = form_value(request, "owner_id")
+    divisions = form_value(request, "industry_divisions").replace("，", ",").replace("、", ",")
+    return service.SubplatformInput(
+        slug=form_value(request, "slug"),
+        name=form_value(request, "name"),
+        kind=form_value(request, "kind"),
+        owner_id=int(owner) if owner.isdigit() else None,
+        colour=form_value(request, "colour"),
+        tagline=form_value(request, "tagline"),
+        banner=form_value(request, "banner"),
+        region_code=form_value(request, "region_code"),
+        industry_divisions=[d for d in (p.strip() for p in divisions.split(",")) if d],
+        product_types=form_values(request, "product_types"),
+        scope_expression=form_value(request, "scope_expression"),
+    )
+
+
+def _values(sp: Subplatform) -> dict[str, Any]:
+    return {
+        "slug": sp.slug,
+        "name": sp.name,
+        "kind": sp.kind,
+        "owner_id": str(sp.owner_id),
+        "colour": sp.colour,
+        "tagline": sp.tagline,
+        "banner": sp.banner,
+        "region_code": sp.region_code,
+        "industry_divisions": ", ".join(sp.industry_divisions),
+        "product_types": list(sp.product_types),
+        "scope_expression": sp.scope_expression,
+    }
+
+
+def _form_context(
+    db: DbSession, sp: Subplatform | None, values: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    featured_products = {f.product_id for f in sp.features if f.product_id} if sp else set()
+    featured_policies = {f.policy_id for f in sp.features if f.policy_id} if sp else set()
+    return {
+        "sp": sp,
+        "values": values if values is not None else (_values(sp) if sp else {"colour": "#1f5fbf"}),
+        "kinds": service.KINDS,
+        "departments": service.departments(db),
+        "product_types": PRODUCT_TYPE_LABELS,
+        "products": service.candidate_products(db) if sp else [],
+        "policies": service.candidate_policies(db) if sp else [],
+        "featured_products": featured_products,
+        "featured_policies": featured_policies,
+    }
+
+
+# --- the operator --------------------------------------------------------------------------------------
+
+
+@router.get("/operator/subplatforms")
+def operator_list(
+    request: Request, db: DbSession, principal: Principal = page_guard(Permission.SUBPLATFORMS_MANAGE)
+) -> Response:
+    request.state.nav = navigation_for(principal)
+    items = service.list_subplatforms(db, principal)
+    return render(request, "sub_list.html", {"items": items, "kinds": service.KINDS, "manage": True})
+
+
+@router.get("/operator/subplatforms/new")
+def operator_new(
+    request: Request, db: DbSession, principal: Principal = page_guard(Permission.SUBPLATFORMS_MANAGE)
+) -> Response:
+    request.state.nav = navigation_for(principal)
+    return render(request, "sub_form.html", _form_context(db, None))
+
+
+@router.post("/operator/subplatforms")
+def operator_create(
+    request: Request, db: DbSession, principal: Principal = page_guard(Permission.SUBPLATFORMS_MANAGE)
+) -> Response:
+    request.state.nav = navigation_for(principal)
+
+    def act() -> Response:
+        sp = service.create_subplatform(db, principal, _input(request))
+        return redirect(f"/operator/subplatforms/{sp.id}?saved=1")
+
+    return handle_form(request, db, "sub_form.html", lambda: _form_context(db, None, {}), act)
+
+
+@router.get("/operator/subplatforms/{subplatform_id}")
+def operator_edit(
+    request: Request,
+    subplatform_id: int,
+    db: DbSession,
+    principal: Principal = page_guard(Permission.SUBPLATFORMS_MANAGE),
+) -> Response:
+    request.state.nav = navigation_for(principal)
+    sp = service.get_subplatform(db, principal, subplatform_id)
+    return render(request, "sub_form.html", _form_context(db, sp))
+
+
+@router.post("/operator/subplatforms/{subplatform_id}")
+def operator_update(
+    request: Request,
+    subplatform_id: int,
+    db: DbSession,
+    principal: Principal = page_guard(Permission.SUBPLATFORMS_MANAGE),
+) -> Response:
+    request.state.nav = navigation_for(principal)
+    sp = service.get_subplatform(db, principal, subplatform_id)
+
+    def act() -> Response:
+        service.update_subplatform(db, principal, subplatform_id, _input(request))
+        return redirect(f"/operator/subplatforms/{subplatform_id}?saved=1")
+
+    def context() -> dict[str, Any]:
+        return _form_context(db, service.get_subplatform(db, principal, sp.id), {})
+
+    return handle_form(request, db, "sub_form.html", context, act)
+
+
+@router.post("/operator/subplatforms/{subplatform_id}/features")
+def operator_features(
+    request: Request,
+    subplatform_id: int,
+    db: DbSession,
+    principal: Principal = page_guard(Permission.SUBPLATFORMS_MANAGE),
+) -> Response:
+    request.state.nav = navigation_for(principal)
+    service.get_subplatform(db, principal, subplatform_id)
+
+    def act() -> Response:
+        service.set_features(
+            db,
+            principal,
+            subplatform_id,
+            [int(v) for v in form_values(request, "products") if v.isdigit()],
+            [int(v) for v in form_values(request, "policies") if v.isdigit()],
+        )
+        return redirect(f"/operator/subplatforms/{subplatform_id}?saved=1")
+
+    def context() -> dict[str, Any]:
+        return _form_context(db, service.get_subplatform(db, principal, subplatform_id))
+
+    return handle_form(request, db, "sub_form.html", context, act)
+
+
+@router.post("/operator/subplatforms/{subplatform_id}/enable")
+def operator_enable(
+    subplatform_id: int, db: DbSession, principal: Principal = page_guard(Permission.SUBPLATFORMS_MANAGE)
+) -> Response:
+    service.set_enabled(db, principal, subplatform_id, True)
+    return redirect(f"/operator/subplatforms/{subplatform_id}")
+
+
+@router.post("/operator/subplatforms/{subplatform_id}/disable")
+def operator_disable(
+    subplatform_id: int, db: DbSession, principal: Principal = page_guard(Permission.SUBPLATFORMS_MANAGE)
+) -> Response:
+    service.set_enabled(db, principal, subplatform_id, False)
+    return redirect(f"/operator/subplatforms/{subplatform_id}")
+
+
+# --- the owning department ---------------------------------------------------------------------------
+
+
+@router.get("/government/subplatforms")
+def department_list(
+    request: Request, db: DbSession, principal: Principal = page_guard(Permission.SUBPLATFORM_STATISTICS)
+) -> Response:
+    request.state.nav = navigation_for(principal)
+    items = service.list_subplatforms(db, principal)
+    return render(request, "sub_list.html", {"items": items, "kinds": service.KINDS, "manage": False})
+
+
+@router.get("/s/{slug}/statistics")
+def statistics(
+    request: Request,
+    slug: str,
+    db: DbSession,
+    settings: SettingsDep,
+    principal: Principal = page_guard(Permission.SUBPLATFORM_STATISTICS),
+) -> Response:
+    request.state.nav = navigation_for(principal)
+    sp = service.for_staff(db, principal, slug)
+    snapshot, as_of = service.load_scope_snapshot(sp, data_service.open_lake(settings))
+    figures = service.scoped_statistics(db, principal, sp, snapshot=snapshot, snapshot_as_of=as_of)
+    return render(
+        request,
+        "sub_statistics.html",
+        {
+            "sp": sp,
+            "figures": figures,
+            "scope": service.scope_description(sp),
+            "kinds": service.KINDS,
+            "product_types": PRODUCT_TYPE_LABELS,
+            "theme_url": f"/s/{sp.slug}/theme.css",
+        },
+    )
+
+
+# --- anyone ------------------------------------------------------------------------------------------
+
+
+@router.get("/s/{slug}/theme.css")
+def theme(slug: str, db: DbSession) -> Response:
+    sp = service.by_slug(db, slug)
+    return Response(
+        service.colour_css(sp), media_type="text/css", headers={"Cache-Control": "public, max-age=300"}
+    )
+
+
+@router.get("/s/{slug}")
+def landing(request: Request, slug: str, db: DbSession, settings: SettingsDep, actor: ActorDep) -> Response:
+    sp = service.by_slug(db, slug)
+    principal = actor.principal if actor.fully_authenticated else None
+    if principal is not None:
+        request.state.nav = navigation_for(principal)
+    is_enterprise = principal is not None and principal.org_kind is OrgKind.ENTERPRISE
+    may_see_statistics = principal is not None and (
+        principal.org_kind is OrgKind.OPERATOR or principal.organisation_id == sp.owner_id
+    )
+    response = render(
+        request,
+        "sub_landing.html",
+        {
+            "sp": sp,
+            "kinds": service.KINDS,
+            "scope": service.scope_description(sp),
+            "product_types": PRODUCT_TYPE_LABELS,
+            "products": service.featured_products(db, sp),
+            "policies": service.featured_policies(db, sp),
+            "theme_url": f"/s/{sp.slug}/theme.css",
+            "signed_in": principal is not None,
+            "is_enterprise": is_enterprise,
+            "may_see_statistics": may_see_statistics,
+        },
+    )
+    # Remembered for the enterprise that registers or logs in after arriving here (not a secret).
+    response.set_cookie(
+        service.COOKIE,
+        sp.slug,
+        max_age=COOKIE_DAYS * 24 * 3600,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
+    )
+    return response
+
+
+def entered_through(request: Request, db: DbSession) -> dict[str, Any]:
+    """For the enterprise home: the sub-platform this browser came in through and its featured items."""
+    sp = service.entered_through(db, request.cookies.get(service.COOKIE))
+    if sp is None:
+        return {}
+    return {
+        "subplatform": sp,
+        "subplatform_products": service.featured_products(db, sp),
+        "subplatform_policies": service.featured_policies(db, sp),
+    }
