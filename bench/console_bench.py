@@ -168,6 +168,7 @@ def main() -> None:
 
     from xinyidai import demo
     from xinyidai.consoles import statistics as stats
+    from xinyidai.consoles.statistics_export import export_xlsx
     from xinyidai.consoles.statistics_refresh import write_set
     from xinyidai.core import i18n
     from xinyidai.core.clock import today_local, utcnow
@@ -175,7 +176,6 @@ def main() -> None:
     from xinyidai.core.migrations import upgrade
     from xinyidai.core.settings import Settings
     from xinyidai.web.app import create_app
-    from xinyidai.consoles.statistics_export import export_xlsx
 
     home = Path(tempfile.mkdtemp(prefix="xyd-console-bench-"))
     url = f"sqlite:///{home / 'bench.db'}"

@@ -31,6 +31,10 @@ Benchmarks (each runs as its own process, so its memory and start-up are its own
 - ``monitoring``: 1,000 active rules over 1,000,000 firms' three snapshots, median of 3
   (``bench/monitoring_bench.py``, no database). The pushed court case to an alert is measured by hand on a
   built demo: ``XYD_HOME=var .venv/bin/python bench/monitoring_push_bench.py``.
+- ``console-ops``: the operator's one-screen monitoring JSON and page and the enterprise home at a
+  1,000,000-firm city with a year of operational records, median and p99 (``bench/console_ops_bench.py``).
+- ``console``: the government console's pages, Excel export and PDFs over a statistics set of a
+  1,000,000-firm city (``bench/console_bench.py``, set built in bulk, SQLite for the rest).
 
 Without ``--home``, quality and rating build a small city of their own first (not timed).
 
@@ -65,6 +69,8 @@ ORDER = (
     "funds",
     "evidence",
     "monitoring",
+    "console",
+    "console-ops",
 )
 
 
@@ -110,6 +116,8 @@ def commands(args: argparse.Namespace) -> dict[str, list[str]]:
         "funds": [python, str(HERE / "funds_bench.py")],
         "evidence": [python, str(HERE / "evidence_bench.py"), "--entries", "10000000"],
         "monitoring": [python, str(HERE / "monitoring_bench.py"), "--firms", "1000000", "--repeat", "3"],
+        "console-ops": [python, str(HERE / "console_ops_bench.py"), "--enterprises", str(enterprises)],
+        "console": [python, str(HERE / "console_bench.py"), "--enterprises", "1000000"],
     }
 
 

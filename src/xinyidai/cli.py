@@ -225,6 +225,11 @@ def demo(
         from xinyidai import demo_monitoring
 
         demo_monitoring.fill_monitoring(session, data_service.open_lake(settings))
+    with console.status("正在汇总融资统计……"), session_scope(engine) as session:
+        from xinyidai.consoles.statistics_refresh import refresh as refresh_statistics
+
+        # after every fill: the government console's figures come from this set ("figures as of …")
+        refresh_statistics(session, data_service.open_lake(settings).root, triggered_by="demo")
     with session_scope(engine) as session:
         from xinyidai.market.loan_book import export_loan_book, previous_month, this_month
         from xinyidai.policies.investment_export import export_investments
@@ -995,6 +1000,31 @@ def evidence_check_receipt(
         f"[green]回执有效[/green]：第 {record['seq']} 条（{record['kind']}，{record['at']}）"
         f"在 {document['tree_head']['tree_size']:,} 条的已签名日志中"
     )
+
+
+consoles_app = typer.Typer(help="The consoles: the government's financing statistics", no_args_is_help=True)
+app.add_typer(consoles_app, name="consoles")
+
+
+@consoles_app.command("refresh")
+def consoles_refresh() -> None:
+    """Recompute the financing statistics of the government console and publish them (run it nightly)."""
+    from xinyidai.consoles.statistics_refresh import refresh
+    from xinyidai.core.database import get_engine, session_scope
+    from xinyidai.data import service as data
+
+    settings = _settings()
+    _prepare(settings)
+    with (
+        console.status("正在汇总融资统计……"),
+        session_scope(get_engine(settings.database_url)) as session,
+    ):
+        record = refresh(session, data.open_lake(settings).root, triggered_by="cli")
+        line = (
+            f"[green]融资统计已更新[/green]：{record.fact_rows:,} 个统计单元，"
+            f"耗时 {record.elapsed_seconds} 秒"
+        )
+    console.print(line)
 
 
 if __name__ == "__main__":

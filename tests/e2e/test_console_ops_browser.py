@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from sqlalchemy import select
 from tests.conftest import PASSWORD, totp_for
 from tests.e2e.conftest import REPO_ROOT, LiveServer
 from tests.e2e.test_browser import submit_form, submit_login
-from tests.web.test_enterprise_home import _bank, _enterprises, _facts, _product
+from tests.web.test_enterprise_home import _bank, _enterprises, _facts, _product, _uscc
 from xinyidai.core.clock import utcnow
 from xinyidai.core.database import session_scope
 from xinyidai.data.catalogue import Frequency, catalogue
@@ -89,12 +90,65 @@ def test_the_screen_shows_red_with_its_reason_and_refreshes(page: Page, demo_sit
     assert not failed, failed
 
 
+def _rating_history(site: LiveServer, uscc: str) -> None:
+    """Six monthly ratings of the enterprise in the live server's lake (C, then B from the fourth)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from xinyidai.data.lake import Lake
+    from xinyidai.indicators.compute import indicator_catalogue, write_snapshot
+    from xinyidai.rating import service as rating
+    from xinyidai.rating.models import RatingChange, RatingRun
+
+    lake = Lake(site.log_path.parent / "lake")  # the server's XYD_HOME holds its log and its lake
+    days = [date(2026, month, 28) for month in range(6, 12)]
+    columns: dict[str, pa.Array] = {"uscc": pa.array([uscc])}
+    for spec in indicator_catalogue().values():
+        kind = spec.arrow_type
+        if pa.types.is_boolean(kind):
+            columns[spec.name] = pa.array([spec.name == "is_active"])  # an active firm, on no list
+        elif pa.types.is_integer(kind):
+            columns[spec.name] = pa.array([3], type=kind)
+        elif pa.types.is_decimal(kind):
+            columns[spec.name] = pa.array([Decimal("150000")], type=kind)
+        elif pa.types.is_floating(kind):
+            columns[spec.name] = pa.array([1.0], type=kind)
+        else:
+            columns[spec.name] = pa.array([None], type=kind)
+    write_snapshot(lake, days[-1], pa.table(columns))
+    with session_scope(site.engine) as db:
+        model = rating.ensure_default_model(db)
+        folder = lake.root / rating.RATINGS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        for n, day in enumerate(days):
+            grade, score = ("C", 520.0) if n < 3 else ("B", 690.0)
+            table = pa.table({"uscc": [uscc], "score": [score], "grade": [grade], "model_id": [model.id]})
+            pq.write_table(table, folder / f"as_of={day.isoformat()}.parquet")
+        if not db.scalars(select(RatingChange).where(RatingChange.uscc == uscc)).first():
+            run = RatingRun(as_of=days[3], model_id=model.id, enterprises=1)
+            db.add(run)
+            db.flush()
+            db.add(
+                RatingChange(
+                    uscc=uscc,
+                    as_of=days[3],
+                    run_id=run.id,
+                    previous_grade="C",
+                    grade="B",
+                    previous_score=Decimal("520"),
+                    score=Decimal("690"),
+                )
+            )
+
+
 def test_the_enterprise_home_lists_what_needs_attention(page: Page, demo_site: LiveServer) -> None:
     with session_scope(demo_site.engine) as db:
         mine, _ = _enterprises(db)
         if db.scalars(select(Product).where(Product.external_id == "H-1")).first() is None:
             bank = _bank(db)
             _facts(db, mine, bank, _product(db, bank), amount="123456")
+        uscc = _uscc(db, mine)
+    _rating_history(demo_site, uscc)
     problems, failed = _watch(page)
     page.goto("/login")
     submit_login(page, "ent_admin", PASSWORD)
@@ -103,7 +157,8 @@ def test_the_enterprise_home_lists_what_needs_attention(page: Page, demo_site: L
     expect(attention).to_be_visible()
     expect(page.get_by_test_id("attention-loan")).to_contain_text("123,456.00")
     expect(page.get_by_test_id("attention-consent")).to_be_visible()
-    expect(page.get_by_test_id("grade-card")).to_be_visible()
+    expect(page.get_by_test_id("grade-chart").locator("circle")).to_have_count(6)
+    expect(page.get_by_test_id("grade")).to_have_text("B")
     shot = demo_site.screenshot_path("enterprise-home")
     page.screenshot(path=shot, full_page=True)
     _keep(demo_site, "enterprise-home", shot)

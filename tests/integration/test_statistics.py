@@ -362,3 +362,40 @@ def test_whitelist_policy_and_fund_figures(
     assert (t["claims_paid"], t["claims_paid_amount"]) == (1, Decimal("360000"))
     by_inst = {r.key: r for r in stats.breakdown(store, this_month(), "institution")}
     assert by_inst[str(p["bank_admin"].organisation_id)]["claims_paid"] == 1
+
+
+def test_the_refresh_command_publishes_a_set(
+    world: list[demo.DemoLogin],
+    engine: Engine,
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from xinyidai.cli import app
+    from xinyidai.core.settings import get_settings
+
+    build_market(engine)
+    monkeypatch.setenv("XYD_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XYD_DATABASE_URL", database_url)
+    monkeypatch.setenv("XYD_ENVIRONMENT", "test")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["consoles", "refresh"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    with session_scope(engine) as db:
+        record = stats.latest_refresh(db)
+        assert record is not None and record.triggered_by == "cli"
+        store = stats.open_store(db, tmp_path / "state" / "lake")
+    assert store is not None and stats.totals(store, this_month())["loans"] == 2
+
+
+def test_a_firm_registered_at_the_city_itself_drills_to_industries() -> None:
+    f = stats.Filters(start=date(2026, 1, 1), end=date(2026, 12, 1), region="371000")
+    link = stats.next_drill(f, "region", "371000")
+    assert link is not None and link["dim"] == "industry" and link["region"] == "371000"
+    top = stats.next_drill(stats.Filters(start=f.start, end=f.end), "region", "371000")
+    assert top is not None and top["dim"] == "region"

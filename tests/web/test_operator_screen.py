@@ -3,7 +3,7 @@ and the in-process traffic window its latency figures come from."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -192,21 +192,26 @@ def test_only_operator_staff_build_the_screen(db: Session) -> None:
         operations.build_screen(db, None, None, ENTERPRISE)
 
 
-def test_the_cache_rebuilds_after_ten_seconds() -> None:
+def test_the_cache_rebuilds_after_ten_seconds_and_the_sources_every_minute() -> None:
     now = [0.0]
     cache = operations.ScreenCache(clock=lambda: now[0])
-    built: list[int] = []
+    reused: list[set[str]] = []
 
-    def build() -> operations.Screen:
-        built.append(1)
-        return operations.Screen(utcnow(), [])
+    def build(reuse: Mapping[str, operations.Tile]) -> operations.Screen:
+        reused.append(set(reuse))
+        sources = reuse.get("sources") or operations.Tile("sources", "Data sources", [])
+        return operations.Screen(utcnow(), [sources, operations.Tile("alerts", "Open alerts", [])])
 
     first = cache.get(build)
     now[0] = 9.9
     assert cache.get(build) is first
     now[0] = 10.0
-    assert cache.get(build) is not first
-    assert len(built) == 2
+    second = cache.get(build)
+    assert second is not first and second.tile("sources") is first.tile("sources")
+    now[0] = 60.0
+    third = cache.get(build)
+    assert third.tile("sources") is not first.tile("sources")
+    assert reused == [set(), {"sources"}, set()]
 
 
 # -- the traffic window -----------------------------------------------------------------------------------

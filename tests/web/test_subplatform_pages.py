@@ -131,6 +131,13 @@ def test_the_operator_creates_edits_and_disables_through_the_pages(
         sp = db.get(Subplatform, sp_id)
         assert sp is not None and sp.name == "外贸子平台" and sp.product_types == ["credit", "guarantee"]
 
+    refused = op.post_form(
+        f"/operator/subplatforms/{sp_id}", {**form(name="改坏了", colour="#zzzzzz"), "owner_id": owner}
+    )
+    assert refused.status_code == 422 and 'data-testid="features-form"' in refused.text
+    with session_scope(engine) as db:
+        sp = db.get(Subplatform, sp_id)
+        assert sp is not None and sp.name == "外贸子平台"  # nothing half-written
     assert op.post_form(f"/operator/subplatforms/{sp_id}/disable", follow_redirects=False).status_code == 303
     assert new_client(app).get("/s/waimao").status_code == 404
     disabled = op.client.get(f"/operator/subplatforms/{sp_id}").text

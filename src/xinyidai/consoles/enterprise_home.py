@@ -126,7 +126,7 @@ def grade_chart(series: list[GradePoint], *, width: int = 560, height: int = 180
     """Place the series on a step chart (A at the top, D at the bottom); None for fewer than one point."""
     if not series:
         return None
-    left, right, top, bottom = 28.0, 12.0, 12.0, 26.0
+    left, right, top, bottom = 28.0, 36.0, 12.0, 26.0
     inner_w, inner_h = width - left - right, height - top - bottom
     step_y = inner_h / (len(GRADES) - 1)
 
@@ -166,7 +166,7 @@ def _offers(session: Session, principal: Principal) -> list[AttentionItem]:
             {
                 "institution": names.get(o.institution_id, ""),
                 "amount": _money(o.amount),
-                "rate": o.rate if o.rate is not None else "—",
+                "rate": _rate(o.rate),
                 "need": _money(n.amount),
             },
             f"/enterprise/needs/{n.id}",
@@ -312,7 +312,6 @@ def _overdue_loans(session: Session, principal: Principal) -> list[AttentionItem
             },
             "/enterprise/loans",
             URGENT,
-            x.maturity_on,
         )
         for x in rows
     ]
@@ -340,6 +339,10 @@ def _supported_loans(session: Session, principal: Principal) -> list[AttentionIt
         )
         for c, name in rows
     ]
+
+
+def _rate(value: Decimal | None) -> str:
+    return "—" if value is None else f"{Decimal(value):.2f}"
 
 
 def _money(value: Decimal | None) -> str:

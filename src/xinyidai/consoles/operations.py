@@ -520,23 +520,18 @@ def _users_tile(session: Session, now: datetime, limits: Thresholds) -> Tile:
 
 def _alerts_tile(session: Session, now: datetime, limits: Thresholds) -> Tile:
     tile = Tile("alerts", N_("Open alerts"), [N_("What"), N_("Open"), N_("Needs a person")])
-    by_severity = dict(
-        session.execute(
-            select(Alert.severity, func.count())
-            .where(Alert.status.in_(("new", "acknowledged")))
-            .group_by(Alert.severity)
-        ).all()
-    )
-    untouched = (
-        session.scalar(
-            select(func.count()).where(
-                Alert.status == "new",
-                Alert.severity == "high",
-                Alert.raised_at < now - limits.red_alert_untouched,
-            )
-        )
-        or 0
-    )
+    # one pass over the open alerts: how many of each colour, and how many nobody touched for long
+    stale = (Alert.status == "new") & (Alert.raised_at < now - limits.red_alert_untouched)
+    by_severity: dict[str, int] = {}
+    untouched_by: dict[str, int] = {}
+    for severity, count, untouched_count in session.execute(
+        select(Alert.severity, func.count(), func.coalesce(func.sum(case((stale, 1), else_=0)), 0))
+        .where(Alert.status.in_(("new", "acknowledged")))
+        .group_by(Alert.severity)
+    ):
+        by_severity[severity] = int(count)
+        untouched_by[severity] = int(untouched_count)
+    untouched = untouched_by.get("high", 0)
     colours = ((N_("Red alerts"), "high"), (N_("Orange alerts"), "medium"), (N_("Yellow alerts"), "low"))
     for label, severity in colours:
         count = int(by_severity.get(severity, 0))
@@ -586,16 +581,22 @@ def build_screen(
     *,
     now: datetime | None = None,
     limits: Thresholds | None = None,
+    reuse: Mapping[str, Tile] | None = None,
 ) -> Screen:
-    """Compute every tile now (operator staff only); prefer ``ScreenCache.get`` on a page."""
+    """Compute every tile now (operator staff only); prefer ``ScreenCache.get`` on a page.
+
+    ``reuse``: tiles computed a little earlier to keep as they are (``ScreenCache`` passes the data
+    sources tile, whose figures move by days, so that it is recomputed once a minute, not every 10 s).
+    """
     require(principal, Permission.OPERATIONS_SCREEN)
     now = now or utcnow()
     limits = limits or Thresholds()
+    reuse = reuse or {}
     traffic, errors = _traffic_tiles(window, limits)
     return Screen(
         built_at=now,
         tiles=[
-            _sources_tile(session, lake, now, limits),
+            reuse.get("sources") or _sources_tile(session, lake, now, limits),
             _pipeline_tile(session, now, limits),
             traffic,
             _alerts_tile(session, now, limits),
@@ -605,21 +606,42 @@ def build_screen(
     )
 
 
-class ScreenCache:
-    """The newest screen, rebuilt at most every ``seconds`` — however many people watch it."""
+SLOW_TILES = frozenset({"sources"})  # figures that move by days: recomputed every SLOW_CACHE_SECONDS
+SLOW_CACHE_SECONDS = 60.0
 
-    def __init__(self, seconds: float = CACHE_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+
+class ScreenCache:
+    """The newest screen, rebuilt at most every ``seconds`` — however many people watch it.
+
+    The data sources tile (a scan of every ingestion batch) is rebuilt at most every ``slow_seconds``;
+    ``build`` receives the tiles to reuse.
+    """
+
+    def __init__(
+        self,
+        seconds: float = CACHE_SECONDS,
+        slow_seconds: float = SLOW_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.seconds = seconds
+        self.slow_seconds = slow_seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._screen: Screen | None = None
         self._at = 0.0
+        self._slow_at = 0.0
 
-    def get(self, build: Callable[[], Screen]) -> Screen:
+    def get(self, build: Callable[[Mapping[str, Tile]], Screen]) -> Screen:
         with self._lock:
-            if self._screen is None or self._clock() - self._at >= self.seconds:
-                self._screen = build()
-                self._at = self._clock()
+            now = self._clock()
+            if self._screen is None or now - self._at >= self.seconds:
+                reuse: dict[str, Tile] = {}
+                if self._screen is not None and now - self._slow_at < self.slow_seconds:
+                    reuse = {t.id: t for t in self._screen.tiles if t.id in SLOW_TILES}
+                self._screen = build(reuse)
+                self._at = now
+                if not reuse:
+                    self._slow_at = now
             return self._screen
 
 

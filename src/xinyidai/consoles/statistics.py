@@ -276,9 +276,14 @@ class FactStore:
         self.as_of = as_of
         self._con = duckdb.connect()
         self._con.execute("SET threads TO 2")
+        derived = (
+            "CASE WHEN region_code = '' THEN '' ELSE left(region_code, 4) || '00' END AS city, "
+            "(year(month) * 10 + quarter(month))::INTEGER AS qkey, year(month)::INTEGER AS ykey"
+        )
         for table in ("facts", "lead", "names"):
             path = str(folder / f"{table}.parquet")
-            create = f"CREATE TABLE {table} AS SELECT * FROM read_parquet($path)"  # noqa: S608 - fixed names
+            columns = "*" if table == "names" else f"*, {derived}"
+            create = f"CREATE TABLE {table} AS SELECT {columns} FROM read_parquet($path)"  # noqa: S608 - code
             self._con.execute(create, {"path": path})
         self.names: dict[tuple[str, int], str] = {
             (kind, int(i)): name
@@ -350,38 +355,48 @@ def _where(filters: Filters) -> tuple[str, dict[str, Any]]:
 
 
 def _period_sql(granularity: Granularity) -> str:
+    """The period label of a cell, as text (the export's rows)."""
     if granularity == "year":
-        return "strftime(month, '%Y')"
+        return "CAST(ykey AS VARCHAR)"
     if granularity == "quarter":
-        return "strftime(month, '%Y') || '-Q' || CAST(quarter(month) AS VARCHAR)"
+        return "CAST(ykey AS VARCHAR) || '-Q' || CAST(qkey % 10 AS VARCHAR)"
     return "strftime(month, '%Y-%m')"
 
 
-def _region_level(filters: Filters) -> str:
-    """Group regions one level below the filter: cities, then districts."""
-    if filters.region and not filters.region.endswith("0000") and filters.region.endswith("00"):
-        return "region_code"  # a city: its districts
-    if filters.region and not filters.region.endswith("00"):
-        return "region_code"  # a district: itself
-    if filters.region:
-        return "CASE WHEN region_code = '' THEN '' ELSE substr(region_code, 1, 4) || '00' END"  # a province
-    return "CASE WHEN region_code = '' THEN '' ELSE substr(region_code, 1, 4) || '00' END"
+# Group keys are plain columns (the derived ones made once when a set is loaded, see FactStore): an
+# expression per row — a string cut or a cast over two million cells — cost more than the sums.
+PERIOD_KEYS: Final[Mapping[str, str]] = {"month": "month", "quarter": "qkey", "year": "ykey"}
 
 
 def _key_sql(dim: Dimension, filters: Filters) -> str:
     if dim == "period":
-        return _period_sql(filters.granularity)
+        return PERIOD_KEYS[filters.granularity]
     if dim == "region":
-        return _region_level(filters)
+        # one level below the filter: cities (no filter, or a province), then a city's districts
+        if filters.region and filters.region.endswith("00") and not filters.region.endswith("0000"):
+            return "region_code"
+        return "region_code" if filters.region and not filters.region.endswith("00") else "city"
     if dim == "industry":
         return "industry_section" if not filters.industry else "industry_division"
     if dim == "size":
         return "size_class"
     if dim == "institution":
-        return "CAST(institution_id AS VARCHAR)"
+        return "institution_id"
     if dim == "product":
-        return "CAST(product_id AS VARCHAR)"
+        return "product_id"
     return "grade"
+
+
+def _key_text(dim: Dimension, filters: Filters, value: Any) -> str:
+    """A group key as the text the pages, links and labels use."""
+    if value is None:
+        return ""
+    if dim == "period":
+        if filters.granularity == "month":
+            return f"{value:%Y-%m}"
+        if filters.granularity == "quarter":
+            return f"{int(value) // 10}-Q{int(value) % 10}"
+    return str(value)
 
 
 @dataclass
@@ -444,9 +459,13 @@ def _grouped(
     sets = ", ".join([*(f"({name})" for name in names), "()"])
     grouping = f"GROUPING({', '.join(names)})" if names else "0"
     cursor = store.cursor()
-    # the expressions are code; values are parameters
+    # One heavy scan grouped by every key at once (a few thousand rows), then the grouping sets over that
+    # small result: four GROUPING SETS straight over the cells cost four scans' worth.
+    # The expressions are code; values are parameters.
     head = f"SELECT {grouping} AS gid, {''.join(n + ', ' for n in names)}{_sums_sql()} "
     inner = f"SELECT {projected + ', ' if names else ''}{', '.join(MEASURES)} FROM facts WHERE {where}"  # noqa: S608
+    if names:
+        inner = f"SELECT {', '.join(names)}, {_sums_sql()} FROM ({inner}) GROUP BY ALL"  # noqa: S608
     sql = head + f"FROM ({inner}) GROUP BY GROUPING SETS ({sets})"
     result = cursor.execute(sql, params)
     columns = [d[0] for d in result.description]
@@ -454,33 +473,36 @@ def _grouped(
     for row in result.fetchall():
         values = dict(zip(columns, row, strict=True))
         gid = int(values.pop("gid"))
-        index, key = _which(gid, len(names), values, names)
+        index, raw = _which(gid, len(names), values, names)
+        key = _key_text(dims[index], filters, raw) if index >= 0 else ""
         for name in names:
             values.pop(name, None)
         for m, kind in MEASURES.items():
             values[m] = int(values[m] or 0) if kind == "count" else Decimal(values[m] or 0)
         found[(index, key)] = Figures(key=key, values=values)
-    medians = _medians(cursor, keys, where, params)
+    medians = {
+        (i, _key_text(dims[i], filters, raw) if i >= 0 else ""): days
+        for (i, raw), days in _medians(cursor, keys, where, params).items()
+    }
     for (index, key), figures in found.items():
         figures.median_days = medians.get((index, key))
     total = found.get((-1, ""), Figures(values=_zeros()))
     by_dim: dict[Dimension, list[Figures]] = {}
     for i, dim in enumerate(dims):
-        rows = [f for (index, _), f in found.items() if index == i]
-        for row in rows:
-            row.label = label_for(store, dim, row.key)
-        by_dim[dim] = _ordered(rows, dim, filters)
+        cells = [f for (index, _), f in found.items() if index == i]
+        for cell in cells:
+            cell.label = label_for(store, dim, cell.key)
+        by_dim[dim] = _ordered(cells, dim, filters)
     return total, by_dim
 
 
-def _which(gid: int, count: int, values: Mapping[str, Any], names: Sequence[str]) -> tuple[int, str]:
+def _which(gid: int, count: int, values: Mapping[str, Any], names: Sequence[str]) -> tuple[int, Any]:
     """Which grouping set a row belongs to (-1: the totals) and its key. ``GROUPING`` sets a bit for every
     column *not* grouped, the first column being the highest bit."""
     for i, name in enumerate(names):
         if not gid & (1 << (count - 1 - i)):
-            key = values[name]
-            return i, "" if key is None else str(key)
-    return -1, ""
+            return i, values[name]
+    return -1, None
 
 
 def _zeros() -> dict[str, Any]:
@@ -489,7 +511,7 @@ def _zeros() -> dict[str, Any]:
 
 def _medians(
     cursor: duckdb.DuckDBPyConnection, keys: Mapping[str, str], where: str, params: dict[str, Any]
-) -> dict[tuple[int, str], float]:
+) -> dict[tuple[int, Any], float]:
     """The median days from need to loan per grouping set and key, exact from the histogram (the mean of
     the two middle loans when their number is even)."""
     names = list(keys)
@@ -511,7 +533,7 @@ def _medians(
     """  # noqa: S608 - the expressions are code; values are parameters
     result = cursor.execute(sql, params)
     columns = [d[0] for d in result.description]
-    out: dict[tuple[int, str], float] = {}
+    out: dict[tuple[int, Any], float] = {}
     for row in result.fetchall():
         values = dict(zip(columns, row, strict=True))
         out[_which(int(values["gid"]), len(names), values, names)] = (values["lo"] + values["hi"]) / 2
@@ -556,7 +578,7 @@ class Overview:
 
 def overview(store: FactStore, filters: Filters, dim: Dimension) -> Overview:
     """The totals and the breakdowns a page needs, in one pass over the cells."""
-    dims: list[Dimension] = [dim] + [d for d in ("period", "grade") if d != dim]  # type: ignore[misc]
+    dims: list[Dimension] = [dim] + [d for d in ("period", "grade") if d != dim]
     total, by_dim = _grouped(store, filters, dims)
     return Overview(
         totals=total,
@@ -620,7 +642,13 @@ def next_drill(filters: Filters, dim: Dimension, key: str) -> dict[str, str] | N
     if key in ("", "0"):
         return None
     if dim == "region":
-        if key.endswith("00") and codes.is_known_region(key) and codes.children(key):
+        # a firm registered at the city itself (no district) is a cell of the city: go to its industries
+        if (
+            key != filters.region
+            and key.endswith("00")
+            and codes.is_known_region(key)
+            and codes.children(key)
+        ):
             return filters.query(region=key, dim="region")
         return filters.query(region=key, dim="industry")
     if dim == "industry" and key in codes.SECTIONS:

@@ -27,7 +27,9 @@ def _screen(request: Request, db: DbSession, settings: SettingsDep, principal: P
     metrics = getattr(state, "metrics", None)
     window = getattr(metrics, "window", None)
     screen = cache.get(
-        lambda: operations.build_screen(db, data_service.open_lake(settings), window, principal)
+        lambda reuse: operations.build_screen(
+            db, data_service.open_lake(settings), window, principal, reuse=reuse
+        )
     )
     return operations.present(screen, request.state.locale)
 

@@ -39,6 +39,8 @@ router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NO_STORE = {"Cache-Control": "no-store"}
 BASE = "/government/statistics"
+TABLE_ROWS = 100
+CHART_BARS = 15
 
 # The columns of the tables and exports: a measure or a derived rate, and how it is shown.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -179,7 +181,9 @@ def view(
 ) -> dict[str, Any]:
     """Everything one console view shows; shared by the page and its PDF."""
     seen = stats.overview(store, filters, dim)
-    totals, rows, trend, grades = seen.totals, seen.rows, seen.trend, seen.grades
+    totals, trend, grades = seen.totals, seen.trend, seen.grades
+    # the largest first; a table of hundreds of products helps nobody on screen (the export has them all)
+    rows = seen.rows if dim == "period" else seen.rows[:TABLE_ROWS]
     links = {r.key: stats.next_drill(filters, dim, r.key) for r in rows}
     bars = [
         charts.Bar(
@@ -189,7 +193,7 @@ def view(
             f"{r.label}: {show(r['disbursed_amount'], 'wan')} {gettext('10k yuan')} · "
             f"{r['loans']} {gettext('Loans disbursed')}",
         )
-        for r in rows
+        for r in rows[:CHART_BARS]
         if dim != "period"
     ]
     labels = [p.label for p in trend]
@@ -198,6 +202,7 @@ def view(
     return {
         "totals": totals,
         "rows": rows,
+        "more_rows": len(seen.rows) - len(rows),
         "links": {k: (_href(v) if v else None) for k, v in links.items()},
         "grades": grades,
         "trend": trend,
