@@ -33,6 +33,7 @@ from xinyidai.market import service as market
 from xinyidai.market.models import Whitelist, WhitelistEntry
 from xinyidai.market.schemas import ApprovalInput, DisbursementInput
 from xinyidai.monitoring import service as monitoring
+from xinyidai.monitoring.backtest import ensure_history, history_dates
 from xinyidai.monitoring.fields import FieldNotAllowed
 from xinyidai.monitoring.models import Alert
 
@@ -41,7 +42,11 @@ D = Decimal
 
 @pytest.fixture(scope="module")
 def city(tmp_path_factory: pytest.TempPathFactory) -> City:
-    return build_city(tmp_path_factory.mktemp("monitoring-city"), enterprises=600, months=12, seed=5)
+    """600 firms × 12 months, with the backtest's month ends replayed once (each test copies them)."""
+    built = build_city(tmp_path_factory.mktemp("monitoring-city"), enterprises=600, months=12, seed=5)
+    lake = Lake(built.lake, fsync=False)
+    ensure_history(lake, history_dates(lake))
+    return built
 
 
 @pytest.fixture
