@@ -24,7 +24,15 @@ from xinyidai.market.models import Loan
 from xinyidai.monitoring.fields import LOAN_FIELDS, OWN_LOAN_FIELDS, RATING_FIELDS, monitoring_catalogue
 from xinyidai.rating import service as rating_service
 
-__all__ = ["LIVE_LOAN_STATES", "Frame", "build_frame", "live_loans", "own_loans", "snapshot_plan"]
+__all__ = [
+    "LIVE_LOAN_STATES",
+    "Frame",
+    "build_frame",
+    "live_loans",
+    "own_loans",
+    "snapshot_plan",
+    "with_own_loans",
+]
 
 LIVE_LOAN_STATES = ("current", "overdue", "defaulted")
 _RATING_NAMES = frozenset(s.name for s in RATING_FIELDS)
@@ -53,7 +61,7 @@ def snapshot_plan(dates: Iterable[date], as_of: date) -> tuple[date | None, date
     return current, previous, (older[-1] if older else None)
 
 
-def _align(base: pa.Table, table: pa.Table, names: list[str]) -> pa.Table:
+def align(base: pa.Table, table: pa.Table, names: list[str]) -> pa.Table:
     """``table``'s ``names`` columns in the row order of ``base`` (left join on uscc).
 
     Snapshots of the same firms are written in the same (USCC) order: then the columns are taken as they are.
@@ -67,9 +75,10 @@ def _align(base: pa.Table, table: pa.Table, names: list[str]) -> pa.Table:
     return joined.select(names)
 
 
-def live_loans(session: Session) -> pa.Table:
-    """Per firm with live loans on the platform: count, outstanding, longest overdue, any default."""
-    rows = session.execute(
+def live_loans(session: Session, uscc: str | None = None) -> pa.Table:
+    """Per firm with live loans on the platform (one firm's with ``uscc``): count, outstanding, longest
+    overdue, any default."""
+    query = (
         select(
             Loan.uscc,
             func.count(),
@@ -79,7 +88,10 @@ def live_loans(session: Session) -> pa.Table:
         )
         .where(Loan.status.in_(LIVE_LOAN_STATES))
         .group_by(Loan.uscc)
-    ).all()
+    )
+    if uscc is not None:
+        query = query.where(Loan.uscc == uscc)
+    rows = session.execute(query).all()
     return pa.table(
         {
             "uscc": pa.array([r[0] for r in rows], pa.string()),
@@ -89,6 +101,13 @@ def live_loans(session: Session) -> pa.Table:
             "loan_in_default": pa.array([bool(r[4]) for r in rows], pa.bool_()),
         }
     )
+
+
+def with_own_loans(session: Session, table: pa.Table, institution_id: int) -> pa.Table:
+    """``table`` with the institution's own loans to each of its firms (0 where none)."""
+    aligned = align(pa.table({"uscc": table["uscc"]}), own_loans(session, institution_id), sorted(_OWN_NAMES))
+    table = table.append_column("own_loan_outstanding", aligned["own_loan_outstanding"].fill_null(0.0))
+    return table.append_column("own_loan_overdue_days", aligned["own_loan_overdue_days"].fill_null(0))
 
 
 def own_loans(session: Session, institution_id: int) -> pa.Table:
@@ -120,7 +139,7 @@ def _ratings(lake: Lake, as_of: date, uscc: pa.Array, wanted: set[str]) -> dict[
             lake.root / rating_service.RATINGS_DIR / f"as_of={day.isoformat()}.parquet",
             columns=["uscc", "grade", "score"],
         )
-        t = _align(base, t, ["grade", "score"])
+        t = align(base, t, ["grade", "score"])
         return t["grade"].combine_chunks(), t["score"].cast(pa.float64()).combine_chunks()
 
     grade, score = read(days[-1] if days else None)
@@ -213,7 +232,7 @@ def build_frame(
         part = pq.read_table(path_of(day), columns=["uscc", *columns]).rename_columns(["uscc", *names])
         if mask is not None and part["uscc"].equals(pa.chunked_array([everyone])):
             part = part.filter(mask)  # the same firms in the same order: no join
-        aligned = _align(base, part, names)
+        aligned = align(base, part, names)
         for n in names:
             table = table.append_column(n, aligned[n])
     rating_wanted = wanted & _RATING_NAMES
@@ -222,7 +241,7 @@ def build_frame(
             table = table.append_column(name, array)
     loan_wanted = wanted & _LOAN_NAMES if live else set()
     if loan_wanted:
-        loans = _align(base, live_loans(session), sorted(_LOAN_NAMES))
+        loans = align(base, live_loans(session), sorted(_LOAN_NAMES))
         for name in sorted(loan_wanted):
             column = loans[name]
             fill = False if name == "loan_in_default" else 0

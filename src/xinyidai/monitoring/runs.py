@@ -36,7 +36,7 @@ from xinyidai.indicators.service import enterprise_indicators
 from xinyidai.monitoring.alerts import Candidate, raise_alerts
 from xinyidai.monitoring.engine import evaluate_rules
 from xinyidai.monitoring.fields import allowed_fields, check_rule, monitoring_catalogue
-from xinyidai.monitoring.frame import build_frame, live_loans, own_loans
+from xinyidai.monitoring.frame import build_frame, live_loans, with_own_loans
 from xinyidai.monitoring.models import MonitoringRun, Rule, RuleSet
 from xinyidai.monitoring.watch import watch_kinds, watched, watchers_of
 
@@ -146,7 +146,11 @@ def run_monitoring(session: Session, lake: Lake, as_of: date, *, trigger: str = 
                     "own_loan_outstanding", pa.nulls(table.num_rows, pa.float64())
                 ).append_column("own_loan_overdue_days", pa.nulls(table.num_rows, pa.int64())),
             )
-            candidates.extend(_candidates(shared, hits, uscc, table, population, kinds))
+            watchers_of_firm: dict[str, list[int]] = defaultdict(list)
+            for watcher, members in population.items():
+                for firm in members:
+                    watchers_of_firm[firm].append(watcher)
+            candidates.extend(_candidates(shared, hits, uscc, table, watchers_of_firm, kinds))
             by_owner: dict[int, list[ActiveRule]] = defaultdict(list)
             for r in per_owner:
                 if r.rule_set.organisation_id is not None:
@@ -156,21 +160,12 @@ def run_monitoring(session: Session, lake: Lake, as_of: date, *, trigger: str = 
                 if not mine:
                     continue
                 rows = [i for i, u in enumerate(uscc) if u in mine]
-                sub = table.take(pa.array(rows, pa.int64()))
-                own = own_loans(session, owner)
-                base = pa.table({"uscc": sub["uscc"]})
-                from xinyidai.monitoring.frame import _align
-
-                aligned = _align(base, own, ["own_loan_outstanding", "own_loan_overdue_days"])
-                sub = sub.append_column(
-                    "own_loan_outstanding", aligned["own_loan_outstanding"].fill_null(0.0)
-                )
-                sub = sub.append_column(
-                    "own_loan_overdue_days", aligned["own_loan_overdue_days"].fill_null(0)
-                )
+                sub = with_own_loans(session, table.take(pa.array(rows, pa.int64())), owner)
                 owner_hits = evaluate_rules([r.compiled for r in owner_rules], sub)
                 candidates.extend(
-                    _candidates(owner_rules, owner_hits, sub["uscc"].to_pylist(), sub, population, kinds)
+                    _candidates(
+                        owner_rules, owner_hits, sub["uscc"].to_pylist(), sub, watchers_of_firm, kinds
+                    )
                 )
     run.hits = len(candidates)
     names = _names(session, {c.uscc for c in candidates}) if candidates else {}
@@ -191,37 +186,33 @@ def _candidates(
     hits: Mapping[int, Any],
     uscc: Sequence[str],
     table: pa.Table,
-    population: Mapping[int, set[str]],
+    watchers_of_firm: Mapping[str, Sequence[int]],
     kinds: Mapping[int, str],
 ) -> list[Candidate]:
+    """One candidate per hit and watcher of the hit firm the rule applies to (``watchers_of_firm`` is
+    built once per run, so a hit costs its own watchers, not a scan of every watcher)."""
     out: list[Candidate] = []
     columns: dict[str, list[Any]] = {}
     for i, item in enumerate(rules):
         rows = hits[i]
         if not len(rows):
             continue
-        watchers = [w for w in population if _applies(item, w, kinds.get(w, ""))]
-        if not watchers:
+        applicable = {w for w, kind in kinds.items() if _applies(item, w, kind)}
+        if not applicable:
             continue
         used = sorted(item.compiled.fields)
         for name in used:
             if name not in columns:
                 columns[name] = table[name].to_pylist()
+        rule = item.rule
         for row in rows.tolist():
             firm = uscc[row]
             values = {name: columns[name][row] for name in used}
-            for w in watchers:
-                if firm in population[w]:
+            for w in watchers_of_firm.get(firm, ()):
+                if w in applicable:
                     out.append(
                         Candidate(
-                            w,
-                            item.rule_set.id,
-                            item.rule.id,
-                            item.rule.code,
-                            item.rule.name,
-                            item.rule.severity,
-                            firm,
-                            values,
+                            w, item.rule_set.id, rule.id, rule.code, rule.name, rule.severity, firm, values
                         )
                     )
     return out
@@ -234,7 +225,6 @@ def on_push(session: Session, lake: Lake, source_id: str, rows: Sequence[Mapping
         return 0
     catalogue = monitoring_catalogue()
     candidates: list[Candidate] = []
-    live = {r["uscc"]: r for r in live_loans(session).to_pylist()}
     for row in rows:
         firm = str(row.get("uscc") or "")
         if not firm:
@@ -246,12 +236,17 @@ def on_push(session: Session, lake: Lake, source_id: str, rows: Sequence[Mapping
         figures = enterprise_indicators(lake, firm) or {}
         record: dict[str, Any] = {name: None for name in catalogue}
         record.update({k: v for k, v in figures.items() if k in catalogue})
-        loans = live.get(firm) or {
-            "loans_on_platform": 0,
-            "loan_outstanding": 0.0,
-            "loan_overdue_days": 0,
-            "loan_in_default": False,
-        }
+        found = live_loans(session, firm).to_pylist()
+        loans = (
+            found[0]
+            if found
+            else {
+                "loans_on_platform": 0,
+                "loan_outstanding": 0.0,
+                "loan_overdue_days": 0,
+                "loan_in_default": False,
+            }
+        )
         record.update({k: v for k, v in loans.items() if k != "uscc"})
         record["event_source"] = source_id
         for key, value in row.items():
