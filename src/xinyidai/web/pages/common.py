@@ -23,6 +23,19 @@ from xinyidai.web.problems import describe_error
 from xinyidai.web.templating import render
 
 
+def page_number(request: Request) -> int:
+    """The ``?page=`` asked for, 1 when missing or not a positive whole number."""
+    try:
+        return max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def page_count(total: int, size: int) -> int:
+    """How many pages of ``size`` rows ``total`` rows fill (at least one, for the pager)."""
+    return max(1, -(-total // size))
+
+
 def form_value(request: Request, name: str, default: str = "") -> str:
     form = getattr(request.state, "form", None)
     if form is None:

@@ -41,7 +41,7 @@ from xinyidai.market.schemas import (
 from xinyidai.policies import service as policies
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
-from xinyidai.web.pages.common import form_value, form_values, handle_form, redirect
+from xinyidai.web.pages.common import form_value, form_values, handle_form, page_number, redirect
 from xinyidai.web.templating import render
 
 router = APIRouter(prefix="/enterprise")
@@ -168,13 +168,6 @@ def _lake(settings: SettingsDep) -> Any:
     return data_service.open_lake(settings)
 
 
-def _page_of(request: Request) -> int:
-    try:
-        return max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 def _purpose_label(purpose: str) -> str:
     """A stored purpose (``working_capital`` or ``working_capital: text``) as its label's message id."""
     code, _sep, _rest = purpose.partition(":")
@@ -200,7 +193,7 @@ def products(
     if product_type not in PRODUCT_TYPES:
         product_type = ""
     found = market.recommend_products(db, _lake(settings), principal, product_type=product_type or None)
-    page = _page_of(request)
+    page = page_number(request)
     pages = max(1, math.ceil(len(found.items) / PAGE_SIZE))
     shown = found.items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     institutions = market.organisation_names(db, (r.product.institution_id for r in shown))
@@ -426,7 +419,7 @@ def applications(request: Request, db: DbSession, principal: Principal = page_gu
     status = request.query_params.get("status", "")
     if status not in APPLICATION_STATUSES:
         status = ""
-    page = _page_of(request)
+    page = page_number(request)
     rows, total = market.list_applications(
         db, principal, status=status or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
@@ -521,7 +514,7 @@ def withdraw_application(
 
 @router.get("/loans")
 def loans(request: Request, db: DbSession, principal: Principal = page_guard(FINANCE)) -> Response:
-    page = _page_of(request)
+    page = page_number(request)
     rows, total = market.list_loans(db, principal, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render(
         request,

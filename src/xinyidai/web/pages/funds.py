@@ -19,23 +19,21 @@ from xinyidai.funds import service as funds
 from xinyidai.market import service as market
 from xinyidai.web.deps import DbSession, page_guard
 from xinyidai.web.navigation import navigation_for
-from xinyidai.web.pages.common import form_date, form_decimal, form_value, form_values, handle_form, redirect
+from xinyidai.web.pages.common import (
+    form_date,
+    form_decimal,
+    form_value,
+    form_values,
+    handle_form,
+    page_count,
+    page_number,
+    redirect,
+)
 from xinyidai.web.templating import render
 
 router = APIRouter()
 
 PAGE_SIZE = 50
-
-
-def _page(request: Request) -> int:
-    try:
-        return max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        return 1
-
-
-def _pages(total: int, size: int = PAGE_SIZE) -> int:
-    return max(1, -(-total // size))
 
 
 def _amount(request: Request, name: str) -> Decimal:
@@ -121,7 +119,7 @@ def create_fund(
 def _fund_context(request: Request, db: DbSession, principal: Principal, fund_id: int) -> dict[str, Any]:
     request.state.nav = navigation_for(principal)
     fund = funds.get_fund(db, principal, fund_id)
-    page = _page(request)
+    page = page_number(request)
     status = request.query_params.get("status") or None
     status = status if status in funds.COVERAGE_LABELS else None
     coverage, total = funds.list_coverage(
@@ -151,7 +149,7 @@ def _fund_context(request: Request, db: DbSession, principal: Principal, fund_id
         and fund.manager_id == principal.organisation_id,
         "labels": _labels(),
         "page": page,
-        "pages": _pages(total),
+        "pages": page_count(total, PAGE_SIZE),
         "total": total,
         "idempotency_key": uuid.uuid4().hex,
         "values": {},
@@ -204,7 +202,7 @@ def ledger_page(
 ) -> Response:
     request.state.nav = navigation_for(principal)
     fund = funds.get_fund(db, principal, fund_id)
-    page = _page(request)
+    page = page_number(request)
     account = request.query_params.get("account") or ""
     account = account if account in funds.ACCOUNT_LABELS else ""
     ctx: dict[str, Any] = {
@@ -226,7 +224,7 @@ def ledger_page(
             db, principal, fund.id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
         )
         ctx["entries"] = entries
-        ctx["pages"] = _pages(total)
+        ctx["pages"] = page_count(total, PAGE_SIZE)
     return render(request, "fund_ledger.html", ctx)
 
 
@@ -238,7 +236,7 @@ def claims_page(
     request: Request, db: DbSession, principal: Principal = page_guard(Permission.FUNDS_READ)
 ) -> Response:
     request.state.nav = navigation_for(principal)
-    page = _page(request)
+    page = page_number(request)
     status = request.query_params.get("status", "submitted")
     status = status if status in funds.CLAIM_LABELS else ""
     claims, total = funds.list_claims(
@@ -254,7 +252,7 @@ def claims_page(
             "fund_names": {f.id: f.name for f in funds.list_funds(db, principal)},
             "labels": _labels(),
             "page": page,
-            "pages": _pages(total),
+            "pages": page_count(total, PAGE_SIZE),
             "total": total,
         },
     )
@@ -315,7 +313,7 @@ def reject_claim(
 
 def _institution_context(request: Request, db: DbSession, principal: Principal) -> dict[str, Any]:
     request.state.nav = navigation_for(principal)
-    page = _page(request)
+    page = page_number(request)
     claims, total = funds.list_claims(db, principal, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return {
         "claimable": funds.claimable_loans(db, principal),
@@ -324,7 +322,7 @@ def _institution_context(request: Request, db: DbSession, principal: Principal) 
         "may_file": can(principal, Permission.CLAIMS_FILE),
         "labels": _labels(),
         "page": page,
-        "pages": _pages(total),
+        "pages": page_count(total, PAGE_SIZE),
         "idempotency_key": uuid.uuid4().hex,
         "today": today_local().isoformat(),
         "values": {},

@@ -25,7 +25,7 @@ from xinyidai.market.dispatch import (
 from xinyidai.market.ranking import KIND_LABELS, PERIOD_KINDS
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
-from xinyidai.web.pages.common import form_value, handle_form, redirect
+from xinyidai.web.pages.common import form_value, handle_form, page_count, page_number, redirect
 from xinyidai.web.templating import render
 
 router = APIRouter()
@@ -62,13 +62,6 @@ def reason_texts(request: Request, reasons: list[Any]) -> list[str]:
         except (KeyError, TypeError, ValueError):
             out.append(gettext(REASONS[reason["code"]]))
     return out
-
-
-def _page(request: Request) -> int:
-    try:
-        return max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 # ----------------------------------------------------------------------------------------- whitelists
@@ -145,7 +138,7 @@ def whitelist(
     principal: Principal = page_guard(Permission.WHITELISTS_MANAGE),
 ) -> Response:
     request.state.nav = navigation_for(principal)
-    page = _page(request)
+    page = page_number(request)
     view = market.whitelist_view(
         db, principal, whitelist_id, limit=PAGE_SIZE * 5, offset=(page - 1) * PAGE_SIZE * 5
     )
@@ -157,7 +150,7 @@ def whitelist(
             "statuses": ENTRY_STATUS,
             "may_dispatch": can(principal, Permission.DISPATCH),
             "page": page,
-            "pages": max(1, -(-view.total // (PAGE_SIZE * 5))),
+            "pages": page_count(view.total, PAGE_SIZE * 5),
         },
     )
 
@@ -225,7 +218,7 @@ def dispatch_run(
     request: Request, run_id: int, db: DbSession, principal: Principal = page_guard(Permission.DISPATCH)
 ) -> Response:
     request.state.nav = navigation_for(principal)
-    page = _page(request)
+    page = page_number(request)
     summary = market.run_summary(db, principal, run_id, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     return render(
         request,
@@ -236,7 +229,7 @@ def dispatch_run(
             "reasons": {a.id: reason_texts(request, a.reasons) for a in summary.assignments},
             "statuses": ASSIGNMENT_STATUS,
             "page": page,
-            "pages": max(1, -(-summary.total // PAGE_SIZE)),
+            "pages": page_count(summary.total, PAGE_SIZE),
         },
     )
 
@@ -288,7 +281,7 @@ def ranking_export(
 
 def _assignments_context(request: Request, db: DbSession, principal: Principal) -> dict[str, Any]:
     request.state.nav = navigation_for(principal)
-    page = _page(request)
+    page = page_number(request)
     status = request.query_params.get("status") or None
     status = status if status in ASSIGNMENT_STATUS else None
     rows, total = market.institution_assignments(
@@ -301,7 +294,7 @@ def _assignments_context(request: Request, db: DbSession, principal: Principal) 
         "status": status or "",
         "may_work": can(principal, Permission.ORDERS_WORK),
         "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
+        "pages": page_count(total, PAGE_SIZE),
         "total": total,
         "values": {},
     }

@@ -46,7 +46,7 @@ from xinyidai.market.schemas import (
 )
 from xinyidai.web.deps import DbSession, page_guard
 from xinyidai.web.navigation import navigation_for
-from xinyidai.web.pages.common import form_value, form_values, handle_form, redirect
+from xinyidai.web.pages.common import form_value, form_values, handle_form, page_count, page_number, redirect
 from xinyidai.web.templating import render
 
 router = APIRouter()
@@ -140,10 +140,6 @@ APPLICATION_MOVES: dict[str, Permission] = {
 WAITING = ("submitted", "accepted", "approved")
 
 
-def _pages(total: int) -> int:
-    return max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-
-
 def _base(request: Request, principal: Principal, **extra: Any) -> dict[str, Any]:
     request.state.nav = navigation_for(principal)
     return {"mlabels": MARKET_LABELS, "values": {}, **extra}
@@ -235,7 +231,7 @@ def _products_context(
         status=status,
         statuses=("draft", "pending_review", "listed", "delisted"),
         page=page,
-        pages=_pages(total),
+        pages=page_count(total, PAGE_SIZE),
         total=total,
         may_manage=can(principal, Permission.PRODUCTS_MANAGE),
         imported={k: request.query_params.get(k) for k in ("created", "updated", "unchanged")},
@@ -470,7 +466,7 @@ def _pool_context(request: Request, db: Session, principal: Principal) -> dict[s
         min_amount=params.get("min_amount", ""),
         max_amount=params.get("max_amount", ""),
         page=page,
-        pages=_pages(pool.total),
+        pages=page_count(pool.total, PAGE_SIZE),
         may_grab=can(principal, Permission.ORDERS_WORK),
         sections=SECTIONS,
         purpose_code=lambda p: p.partition(":")[0],
@@ -591,7 +587,7 @@ def applications(
             status=status,
             statuses=("submitted", "accepted", "approved", "rejected", "disbursed", "withdrawn"),
             page=page,
-            pages=_pages(total),
+            pages=page_count(total, PAGE_SIZE),
             product_names={p.id: p.name for p in _own_products(db, principal)},
             late={a.id for a in rows if a.status in WAITING and a.due_at is not None and a.due_at < now},
         ),
@@ -747,7 +743,7 @@ def loans(
             status=status,
             statuses=("current", "overdue", "defaulted", "repaid"),
             page=page,
-            pages=_pages(total),
+            pages=page_count(total, PAGE_SIZE),
             enterprises=enterprises,
             product_names={p.id: p.name for p in _own_products(db, principal)},
         ),
@@ -843,10 +839,7 @@ def _review_list_context(request: Request, db: Session, principal: Principal) ->
     status = (
         status if status in ("pending_review", "listed", "draft", "delisted", "all") else "pending_review"
     )
-    try:
-        page = max(int(request.query_params.get("page", "1")), 1)
-    except ValueError:
-        page = 1
+    page = page_number(request)
     rows, total = market.list_products(
         db,
         principal,
@@ -863,7 +856,7 @@ def _review_list_context(request: Request, db: Session, principal: Principal) ->
         status=status,
         statuses=("pending_review", "listed", "draft", "delisted", "all"),
         page=page,
-        pages=_pages(total),
+        pages=page_count(total, PAGE_SIZE),
         institutions=_organisation_names(db, {p.institution_id for p in rows}),
     )
 

@@ -17,7 +17,7 @@ from xinyidai.monitoring import service as monitoring
 from xinyidai.monitoring.alerts import COLOURS, SEVERITY_LABELS, STATUS_LABELS
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
-from xinyidai.web.pages.common import form_value, handle_form, redirect
+from xinyidai.web.pages.common import form_value, handle_form, page_count, page_number, redirect
 from xinyidai.web.templating import render
 
 router = APIRouter()
@@ -25,13 +25,6 @@ router = APIRouter()
 PAGE_SIZE = 50
 LIGHT_LABELS = {"red": N_("Red"), "orange": N_("Orange"), "yellow": N_("Yellow"), "green": N_("Green")}
 TRIGGER_LABELS = {"batch": N_("After each pipeline run"), "event": N_("On each real-time push")}
-
-
-def _page(request: Request) -> int:
-    try:
-        return max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        return 1
 
 
 def _labels() -> dict[str, Any]:
@@ -52,7 +45,7 @@ def risk_board(
     light = request.query_params.get("light") or None
     if light not in (None, *LIGHT_LABELS):
         light = None
-    page = _page(request)
+    page = page_number(request)
     rows, counts = monitoring.board(
         db, principal, light=light, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
     )
@@ -69,7 +62,7 @@ def risk_board(
             "open_total": open_total,
             "runs": monitoring.recent_runs(db, principal, limit=1),
             "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)),
+            "pages": page_count(total, PAGE_SIZE),
             "labels": _labels(),
         },
     )
@@ -86,7 +79,7 @@ def alert_queue(
     severity = request.query_params.get("severity") or None
     if severity not in (None, "high", "medium", "low"):
         severity = None
-    page = _page(request)
+    page = page_number(request)
     rows, total = monitoring.alert_queue(
         db,
         principal,
@@ -104,7 +97,7 @@ def alert_queue(
             "status": status,
             "severity": severity,
             "page": page,
-            "pages": max(1, -(-total // PAGE_SIZE)),
+            "pages": page_count(total, PAGE_SIZE),
             "labels": _labels(),
         },
     )
