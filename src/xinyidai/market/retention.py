@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -107,15 +108,7 @@ def overview(
     ]
     cutoff = _midnight(negative.years_before(today, policy.query_years))
     soon = _midnight(negative.years_before(today + timedelta(days=SOON_DAYS), policy.query_years))
-    count, first, expired, expiring, first_kept = session.execute(
-        select(
-            func.count(),
-            func.min(ReportQuery.queried_at),
-            func.count().filter(ReportQuery.queried_at < cutoff),
-            func.count().filter(ReportQuery.queried_at >= cutoff, ReportQuery.queried_at < soon),
-            func.min(ReportQuery.queried_at).filter(ReportQuery.queried_at >= cutoff),
-        )
-    ).one()
+    count, first, expired, expiring, first_kept = _ages(session, ReportQuery.queried_at, cutoff, soon)
     kept_day = _local_day(first_kept)
     kinds.append(
         KindStatus(
@@ -133,16 +126,7 @@ def overview(
     )
     cutoff = audit.retention_cutoff(policy.audit_months, today)
     soon = audit.retention_cutoff(policy.audit_months, today + timedelta(days=SOON_DAYS))
-    record = audit.AuditRecord
-    count, first, expired, expiring, first_kept = session.execute(
-        select(
-            func.count(),
-            func.min(record.occurred_at),
-            func.count().filter(record.occurred_at < cutoff),
-            func.count().filter(record.occurred_at >= cutoff, record.occurred_at < soon),
-            func.min(record.occurred_at).filter(record.occurred_at >= cutoff),
-        )
-    ).one()
+    count, first, expired, expiring, first_kept = _ages(session, audit.AuditRecord.occurred_at, cutoff, soon)
     kept_day = _local_day(first_kept)
     kinds.append(
         KindStatus(
@@ -206,3 +190,19 @@ def enforce(
     removed["audit_records"] = trail.removed
     session.flush()
     return RetentionRun(expired, removed)
+
+
+def _ages(session: Session, moment: Any, cutoff: datetime, soon: datetime) -> tuple[Any, ...]:
+    """For records timed by ``moment``: how many, the oldest, how many expired (before ``cutoff``), how many
+    expire before ``soon``, and the oldest kept — one aggregate query."""
+    return tuple(
+        session.execute(
+            select(
+                func.count(),
+                func.min(moment),
+                func.count().filter(moment < cutoff),
+                func.count().filter(moment >= cutoff, moment < soon),
+                func.min(moment).filter(moment >= cutoff),
+            )
+        ).one()
+    )
