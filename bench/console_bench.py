@@ -75,12 +75,21 @@ GRADES = ["A", "B", "C", "D", ""]
 SIZES = ["micro", "small", "medium", "large"]
 
 
-def build_facts(enterprises: int, first_month: date) -> tuple[object, object, object]:
-    """The fact, lead-time and name tables of a city of ``enterprises`` firms (Arrow tables)."""
+def build_cells(enterprises: int, first_month: date, scoped_id: int, scopes: object) -> object:
+    """The set of a city of ``enterprises`` firms (``statistics_refresh.Cells``), with the cells of the
+    foreign-trade sub-platform ``scoped_id`` (its members: one firm in ten) aggregated as the refresh
+    does; ``scopes`` is the set's record of the sub-platforms' scopes."""
     import duckdb
+    import pyarrow as pa
 
-    from xinyidai.consoles.statistics import MEASURES
-    from xinyidai.consoles.statistics_refresh import aggregate_sql
+    from xinyidai.consoles.statistics import DIMS, MEASURES
+    from xinyidai.consoles.statistics_refresh import (
+        SCOPE,
+        Cells,
+        aggregate_sql,
+        lead_sql,
+        scoped_source,
+    )
     from xinyidai.core import codes
 
     con = duckdb.connect()
@@ -103,8 +112,8 @@ def build_facts(enterprises: int, first_month: date) -> tuple[object, object, ob
         size = "CASE WHEN h % 10 < 6 THEN 0 WHEN h % 10 < 9 THEN 1 ELSE 2 + h % 2 END"
         # a benchmark's own generated SQL, no outside input
         selects.append(
-            f"""SELECT month, region_code, industry_section, industry_division, size_class,
-                       institution_id, product_id, grade, {", ".join(cols)}
+            f"""SELECT firm AS enterprise_id, month, region_code, industry_section, industry_division,
+                       size_class, institution_id, product_id, grade, {", ".join(cols)}
                 FROM (SELECT *, $divs[1 + firm % 97] AS industry_division,
                              $secs[1 + firm % 97] AS industry_section,
                              $districts[1 + (firm // 97) % {len(DISTRICTS)}] AS region_code,
@@ -130,20 +139,72 @@ def build_facts(enterprises: int, first_month: date) -> tuple[object, object, ob
         "first": first_month,
     }
     con.execute("CREATE TABLE events AS " + " UNION ALL ".join(selects), params)
+    con.execute(
+        "CREATE TABLE members AS SELECT $id::BIGINT AS subplatform_id, i::BIGINT AS enterprise_id "
+        "FROM range(0, $n, 10) t(i)",
+        {"id": scoped_id, "n": enterprises},
+    )
     facts = con.sql(aggregate_sql("events")).to_arrow_table()
+    scoped = con.sql(aggregate_sql(scoped_source("events"), (SCOPE, *DIMS))).to_arrow_table()
     con.register("facts", facts)
-    lead = con.sql(
-        """SELECT month, region_code, industry_section, industry_division, size_class, institution_id,
-                  product_id, grade, CAST(hash(month, product_id) % 60 AS BIGINT) AS days,
-                  CAST(loans AS BIGINT) AS loans
-           FROM facts WHERE loans > 0"""
+    con.register("scoped_facts", scoped)
+    # days from need to loan: a made-up spread over the loan cells (the histogram's size is what matters)
+    lead_rows = "CAST(hash(month, product_id) % 60 AS BIGINT) AS days, CAST(loans AS BIGINT) AS loans"
+    lead = con.sql(f"SELECT {', '.join(DIMS)}, {lead_rows} FROM facts WHERE loans > 0").to_arrow_table()  # noqa: S608
+    scoped_lead_in = con.sql(
+        f"SELECT {SCOPE}, {', '.join(DIMS)}, {lead_rows} FROM scoped_facts WHERE loans > 0"  # noqa: S608
     ).to_arrow_table()
+    con.register("scoped_lead_in", scoped_lead_in)
+    scoped_lead = con.sql(lead_sql("scoped_lead_in", (SCOPE, *DIMS))).to_arrow_table()
     names = con.sql(
         """SELECT 'institution' AS kind, CAST(1000 + i AS BIGINT) AS id, '银行' || i AS name
            FROM range(40) t(i)
            UNION ALL SELECT 'product', CAST(2000 + i AS BIGINT), '产品' || i FROM range(400) t(i)"""
     ).to_arrow_table()
-    return facts, lead, names
+    assert isinstance(scopes, pa.Table)
+    return Cells(facts, lead, names, scoped, scoped_lead, scopes)
+
+
+def make_subplatforms(db: object, enterprises: int) -> object:
+    """The 环翠区 district sub-platform and the foreign-trade one (``exports_12m > 0``), run by the
+    development and reform commission, and the set's record of their scopes (firm counts as the bench's
+    city has them: one in 16 firms per district, one in ten exporting)."""
+    import pyarrow as pa
+    from sqlalchemy import select
+
+    from xinyidai.accounts import service as accounts
+    from xinyidai.accounts.models import Organisation, User
+    from xinyidai.consoles import subplatforms as sub
+    from xinyidai.consoles.statistics_refresh import SCOPES_SCHEMA
+    from xinyidai.core.clock import today_local
+
+    op = accounts.principal_for(db.scalars(select(User).where(User.username == "op_admin")).one())  # type: ignore[attr-defined]
+    ndrc = db.scalars(select(Organisation.id).where(Organisation.name == "威海市发展和改革委员会")).one()  # type: ignore[attr-defined]
+    common = {"owner_id": ndrc, "colour": "#0f766e"}
+    district = sub.create_subplatform(
+        db,
+        op,
+        sub.SubplatformInput(
+            slug="huancui", name="环翠区子平台", kind="district", region_code="371002", **common
+        ),  # type: ignore[arg-type]
+    )
+    trade = sub.create_subplatform(
+        db,
+        op,
+        sub.SubplatformInput(
+            slug="waimao", name="外贸子平台", kind="theme", scope_expression="exports_12m > 0", **common
+        ),  # type: ignore[arg-type]
+    )
+    return pa.table(
+        {
+            "subplatform_id": [district.id, trade.id],
+            "fingerprint": [sub.scope_fingerprint(district), sub.scope_fingerprint(trade)],
+            "enterprises": [enterprises // len(DISTRICTS), enterprises // 10],
+            "indicators_as_of": [None, today_local()],
+            "expression": ["", trade.scope_expression],
+        },
+        schema=SCOPES_SCHEMA,
+    )
 
 
 def timed(samples: int, call: Callable[[], object]) -> tuple[float, float]:
@@ -183,25 +244,25 @@ def main() -> None:
     engine = get_engine(url)
     with session_scope(engine) as db:
         demo.build(db)
+        scopes = make_subplatforms(db, args.enterprises)
+        waimao = scopes.column("subplatform_id")[1].as_py()
     end = today_local().replace(day=1)
     first = stats.add_months(end, -23)
     started = time.perf_counter()
-    facts, lead, names = build_facts(args.enterprises, first)
+    cells = build_cells(args.enterprises, first, waimao, scopes)
     with session_scope(engine) as db:
         record = write_set(
             db,
             home / "lake",
-            facts,  # type: ignore[arg-type]
-            lead,  # type: ignore[arg-type]
-            names,  # type: ignore[arg-type]
+            cells,  # type: ignore[arg-type]
             as_of=utcnow(),
             started=started,
             triggered_by="bench",
-            aggregated=True,
         )
         print(
             f"set-up: {args.enterprises:,} firms over 24 months → {record.fact_rows:,} fact cells, "
-            f"{lead.num_rows:,} lead-time cells in {time.perf_counter() - started:.0f} s"  # type: ignore[attr-defined]
+            f"{cells.lead.num_rows:,} lead-time cells, {cells.scoped.num_rows:,} cells of the "  # type: ignore[attr-defined]
+            f"foreign-trade sub-platform in {time.perf_counter() - started:.0f} s"
         )
     settings = Settings(
         home=home, database_url=url, environment="test", secret_key="b" * 48, log_level="WARNING"
@@ -232,6 +293,24 @@ def main() -> None:
     print("|---|---|---|")
     for name, path in measured.items():
         assert client.get(path).status_code == 200
+        median, p99 = timed(args.requests, lambda path=path: client.get(path))
+        print(f"| {name} | {median:.1f} | {p99:.1f} |")
+
+    span = f"from={first:%Y-%m}"
+    scoped_views = {
+        "district sub-platform, by industry": "/s/huancui/statistics?dim=industry",
+        "district sub-platform, by institution, 24 months": f"/s/huancui/statistics?{span}&dim=institution",
+        "foreign-trade sub-platform (rule scope), by region": "/s/waimao/statistics",
+        "foreign-trade sub-platform, a district's industries": (
+            "/s/waimao/statistics?region=371002&dim=industry"
+        ),
+        "foreign-trade sub-platform, by quarter, 24 months": (
+            f"/s/waimao/statistics?{span}&granularity=quarter&dim=period"
+        ),
+    }
+    for name, path in scoped_views.items():
+        answer = client.get(path)
+        assert answer.status_code == 200 and 'data-testid="headline"' in answer.text, answer.text[:300]
         median, p99 = timed(args.requests, lambda path=path: client.get(path))
         print(f"| {name} | {median:.1f} | {p99:.1f} |")
 

@@ -1008,18 +1008,31 @@ app.add_typer(consoles_app, name="consoles")
 
 @consoles_app.command("refresh")
 def consoles_refresh() -> None:
-    """Recompute the financing statistics of the government console and publish them (run it nightly)."""
-    from xinyidai.consoles.statistics_refresh import refresh
+    """Recompute the financing statistics of the government console and publish them now.
+
+    The web app also refreshes them nightly (XYD_CONSOLES_REFRESH_AT); this run is recorded as a job, so the
+    statistics page shows it, and refused while another refresh runs.
+    """
+    from xinyidai.consoles.refresh_jobs import refresh_now
+    from xinyidai.consoles.statistics_models import ConsoleRefresh
     from xinyidai.core.database import get_engine, session_scope
-    from xinyidai.data import service as data
+    from xinyidai.core.i18n import translate
 
     settings = _settings()
     _prepare(settings)
-    with (
-        console.status("正在汇总融资统计……"),
-        session_scope(get_engine(settings.database_url)) as session,
-    ):
-        record = refresh(session, data.open_lake(settings).root, triggered_by="cli")
+    engine = get_engine(settings.database_url)
+    try:
+        with console.status("正在汇总融资统计……"):
+            job = refresh_now(engine, settings)
+    except XydError as exc:
+        console.print(f"[red]{translate(exc.message, exc.params)}[/red]")
+        raise typer.Exit(1) from None
+    if job.status != "done" or job.refresh_id is None:
+        console.print(f"[red]融资统计更新失败[/red]：{translate(job.error)}")
+        raise typer.Exit(1)
+    with session_scope(engine) as session:
+        record = session.get(ConsoleRefresh, job.refresh_id)
+        assert record is not None
         line = (
             f"[green]融资统计已更新[/green]：{record.fact_rows:,} 个统计单元，"
             f"耗时 {record.elapsed_seconds} 秒"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xinyidai.accounts import models as accounts_models
 from xinyidai.consoles import statistics_models, subplatform_models
-from xinyidai.core import audit, notifications
+from xinyidai.core import audit, notifications, request_metrics
 from xinyidai.core.database import Base
 from xinyidai.core.delivery import models as delivery_models
 from xinyidai.core.evidence import models as evidence_models
@@ -34,6 +34,7 @@ __all__ = [
     "policies_models",
     "programmes_models",
     "rating_models",
+    "request_metrics",
     "schemes_models",
     "statistics_models",
     "subplatform_models",

@@ -232,6 +232,10 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("GET", "/government/statistics/monthly-report.pdf"): frozenset(
         {Role.OPERATOR_ADMIN, Role.AUDITOR} | GOVERNMENT
     ),
+    ("POST", "/government/statistics/refresh"): frozenset({Role.OPERATOR_ADMIN}),
+    ("GET", "/government/statistics/refresh.json"): frozenset(
+        {Role.OPERATOR_ADMIN, Role.AUDITOR} | GOVERNMENT
+    ),
     ("GET", "/institution/assignments"): INSTITUTION,
     ("POST", "/institution/assignments/{assignment_id}/contacted"): frozenset(
         {Role.INSTITUTION_ADMIN, Role.ACCOUNT_MANAGER}
@@ -373,6 +377,9 @@ MATRIX: dict[tuple[str, str], frozenset[object]] = {
     ("GET", "/s/{slug}"): EVERYONE,
     ("GET", "/s/{slug}/theme.css"): EVERYONE,
     ("GET", "/s/{slug}/statistics"): GOVERNMENT | {Role.OPERATOR_ADMIN, Role.AUDITOR},
+    ("GET", "/s/{slug}/statistics/export.xlsx"): GOVERNMENT | {Role.OPERATOR_ADMIN, Role.AUDITOR},
+    ("GET", "/s/{slug}/statistics/export.pdf"): GOVERNMENT | {Role.OPERATOR_ADMIN, Role.AUDITOR},
+    ("GET", "/s/{slug}/statistics/monthly-report.pdf"): GOVERNMENT | {Role.OPERATOR_ADMIN, Role.AUDITOR},
     # risk monitoring: institutions watch borrowers, departments whitelists, the operator the platform's sets
     ("GET", "/monitoring"): MONITOR_READ,
     ("GET", "/monitoring/alerts"): MONITOR_READ,

@@ -7,6 +7,7 @@ The screenshot goes to ``docs/screenshots/subplatform.png`` (from the SQLite run
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -16,9 +17,13 @@ from sqlalchemy import select
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import REPO_ROOT, LiveServer
 from tests.e2e.test_browser import submit_login
+from tests.integration.test_statistics import build_market
 from tests.web.test_subplatform_pages import make_subplatform, policy_title, product_name
+from xinyidai.accounts.models import Organisation
+from xinyidai.consoles.statistics_refresh import refresh
 from xinyidai.consoles.subplatform_models import Subplatform
 from xinyidai.core.database import session_scope
+from xinyidai.market.models import Product
 
 pytestmark = pytest.mark.e2e
 
@@ -62,4 +67,42 @@ def test_a_subplatform_landing_page_in_a_browser(page: Page, demo_site: LiveServ
     page.wait_for_url("**/enterprise")
     expect(page.get_by_test_id("entered-through")).to_contain_text("环翠区信易贷子平台")
     assert not [p for p in problems if not p.startswith("Failed to load resource")], problems
+    assert not failed, failed
+
+
+def test_a_subplatforms_staff_open_its_scoped_console(page: Page, demo_site: LiveServer) -> None:
+    """The owning department's staff open the sub-platform's console: the district's figures with the
+    government console's charts, drill-down that stays on the sub-platform's address, and its exports."""
+    with session_scope(demo_site.engine) as db:
+        sp = db.scalars(select(Subplatform).where(Subplatform.slug == "huancui")).first()
+        owner = db.get(Organisation, sp.owner_id).name if sp is not None else None  # type: ignore[union-attr]
+    if owner is None:
+        make_subplatform(demo_site.engine)
+        owner = "威海市发展和改革委员会"
+    with session_scope(demo_site.engine) as db:
+        built = db.scalars(select(Product).where(Product.external_id == "ST-CREDIT-01")).first() is not None
+    if not built:
+        build_market(demo_site.engine)  # the console test's small market: a loan, a rejection, a default
+    with session_scope(demo_site.engine) as db:
+        refresh(db, demo_site.log_path.parent / "lake", triggered_by="e2e")
+    staff = {"威海市发展和改革委员会": "gov_staff", "威海市财政局": "fund_manager"}[owner]
+    failed: list[str] = []
+    page.on(
+        "response", lambda r: failed.append(r.url) if r.status >= 400 and "favicon" not in r.url else None
+    )
+    page.goto("/login")
+    submit_login(page, staff, PASSWORD)
+    page.goto("/s/huancui/statistics?dim=industry")
+    expect(page.get_by_test_id("subplatform-statistics-title")).to_contain_text("环翠区")
+    expect(page.get_by_test_id("scope-enterprises")).to_be_visible()
+    expect(page.get_by_test_id("headline")).to_be_visible()
+    expect(page.get_by_test_id("breakdown")).to_be_visible()
+    expect(page.get_by_test_id("export-xlsx")).to_have_attribute("href", re.compile(r"^/s/huancui/"))
+    shot = demo_site.screenshot_path("subplatform-statistics")
+    page.screenshot(path=shot, full_page=True)
+    if demo_site.backend == "sqlite":
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, DOCS / "subplatform-statistics.png")
+    page.get_by_test_id("dimensions").get_by_role("link").first.click()
+    expect(page).to_have_url(re.compile(r"/s/huancui/statistics\?"))
     assert not failed, failed

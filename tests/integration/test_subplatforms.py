@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,9 +17,11 @@ from sqlalchemy.orm import Session
 from xinyidai import demo, demo_subplatforms
 from xinyidai.accounts import service as accounts
 from xinyidai.accounts.models import EnterpriseProfile, Organisation, User
+from xinyidai.consoles import statistics as stats
 from xinyidai.consoles import subplatforms as sub
+from xinyidai.consoles.statistics_refresh import refresh
 from xinyidai.consoles.subplatform_models import Subplatform, SubplatformFeature
-from xinyidai.core import i18n
+from xinyidai.core import codes, i18n
 from xinyidai.core.access import Principal
 from xinyidai.core.audit import AuditRecord
 from xinyidai.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -25,7 +29,8 @@ from xinyidai.core.expressions import ExpressionError
 from xinyidai.core.settings import Settings
 from xinyidai.data.models import RegistryEnterprise
 from xinyidai.demo_policies import fill_policies
-from xinyidai.market.models import Application, Loan, Need, Order, Product
+from xinyidai.indicators.compute import SNAPSHOT_DIR
+from xinyidai.market.models import Application, ApplicationEvent, Loan, Need, Order, Product
 from xinyidai.policies.models import Policy
 from xinyidai.web.problems import describe_error
 
@@ -284,9 +289,14 @@ def test_a_disabled_subplatform_answers_404_and_is_not_remembered(built: Session
 
 
 # --- scoped statistics -------------------------------------------------------------------------------------
+#
+# The figures are the console's pre-aggregated cells: each test builds a small market of firms that are
+# platform enterprises of their own (their events carry their district and industry), refreshes the set
+# and reads the sub-platform's view of it.
 
 
-def _firm(db: Session, uscc: str, region: str, division: str) -> None:
+def _firm(db: Session, uscc: str, region: str, division: str) -> Organisation:
+    """A registered enterprise that is also on the platform (an organisation with its profile)."""
     db.add(
         RegistryEnterprise(
             uscc=uscc,
@@ -297,17 +307,32 @@ def _firm(db: Session, uscc: str, region: str, division: str) -> None:
             size_class="small",
         )
     )
+    firm = Organisation(kind="enterprise", name=f"测试企业{uscc[-4:]}", region_code=region)
+    db.add(firm)
+    db.flush()
+    db.add(
+        EnterpriseProfile(
+            organisation_id=firm.id,
+            uscc=uscc,
+            industry_section=codes.DIVISIONS[division].section,
+            industry_division=division,
+            size_class="small",
+            legal_representative="张三",
+            registry_status="存续",
+        )
+    )
+    db.flush()
+    return firm
 
 
-def _market_of(db: Session, uscc: str, amount: int, product: Product, *, loan: bool) -> None:
-    """A need with a grab and an offer, an approved application and (optionally) its loan."""
-    enterprise = db.scalars(select(EnterpriseProfile)).first()
-    assert enterprise is not None
+def _market_of(db: Session, firm: Organisation, amount: int, product: Product) -> None:
+    """A need with a grab and an offer, an application approved and lent."""
+    uscc = firm.enterprise.uscc if firm.enterprise else ""
     bank = org(db, "威海市商业银行")
     need = Need(
-        enterprise_id=enterprise.organisation_id,
+        enterprise_id=firm.id,
         uscc=uscc,
-        enterprise_name="测试企业",
+        enterprise_name=firm.name,
         amount=Decimal(amount),
         term_months=12,
         purpose="流动资金",
@@ -319,52 +344,75 @@ def _market_of(db: Session, uscc: str, amount: int, product: Product, *, loan: b
         Order(need_id=need.id, institution_id=bank.id, grabbed_by="bank_manager", offered_at=need.created_at)
     )
     application = Application(
-        enterprise_id=enterprise.organisation_id,
+        need_id=need.id,
+        enterprise_id=firm.id,
         uscc=uscc,
-        enterprise_name="测试企业",
+        enterprise_name=firm.name,
         institution_id=bank.id,
         product_id=product.id,
         amount=Decimal(amount),
         term_months=12,
-        status="disbursed" if loan else "approved",
+        status="disbursed",
         approved_amount=Decimal(amount),
     )
     db.add(application)
     db.flush()
-    if loan:
-        db.add(
-            Loan(
-                application_id=application.id,
-                institution_id=bank.id,
-                enterprise_id=enterprise.organisation_id,
-                uscc=uscc,
-                product_id=product.id,
-                amount=Decimal(amount),
-                rate=Decimal("4.2"),
-                term_months=12,
-                pure_credit=product.pure_credit,
-                disbursed_on=date(2026, 6, 1),
-                maturity_on=date(2026, 6, 1) + timedelta(days=365),
-                outstanding=Decimal(amount),
-            )
+    db.add(
+        ApplicationEvent(
+            application_id=application.id, from_status="accepted", to_status="approved", actor_username="r"
         )
+    )
+    db.add(
+        Loan(
+            application_id=application.id,
+            institution_id=bank.id,
+            enterprise_id=firm.id,
+            uscc=uscc,
+            product_id=product.id,
+            amount=Decimal(amount),
+            rate=Decimal("4.2"),
+            term_months=12,
+            pure_credit=product.pure_credit,
+            disbursed_on=date(2026, 6, 1),
+            maturity_on=date(2026, 6, 1) + timedelta(days=365),
+            outstanding=Decimal(amount),
+        )
+    )
     db.flush()
+
+
+A, B, C = "91371002SUBPLAT01A", "91371002SUBPLAT02B", "91371082SUBPLAT03C"
 
 
 @pytest.fixture
 def market(built: Session) -> Session:
-    """Three firms: two in 环翠区 (one exporting), one in 荣成市 (exporting), each with market activity."""
+    """Three firms: two in 环翠区 (one exporting), one in 荣成市 (exporting), each with a loan."""
     db = built
-    _firm(db, "91371002SUBPLAT01A", HUANCUI, "17")
-    _firm(db, "91371002SUBPLAT02B", HUANCUI, "52")
-    _firm(db, "91371082SUBPLAT03C", RONGCHENG, "17")
     pure = _product(db, "纯信用贷", "listed", pure=True)
     guaranteed = _product(db, "担保贷", "listed", product_type="guarantee")
-    _market_of(db, "91371002SUBPLAT01A", 100_000, pure, loan=True)
-    _market_of(db, "91371002SUBPLAT02B", 300_000, guaranteed, loan=True)
-    _market_of(db, "91371082SUBPLAT03C", 5_000_000, pure, loan=True)
-    db.flush()
+    _market_of(db, _firm(db, A, HUANCUI, "17"), 100_000, pure)
+    _market_of(db, _firm(db, B, HUANCUI, "52"), 300_000, guaranteed)
+    _market_of(db, _firm(db, C, RONGCHENG, "17"), 5_000_000, pure)
     return db
+
+
+def _snapshot(lake: Path, exports: dict[str, float]) -> None:
+    """An indicator snapshot of 2026-11-30 with ``exports_12m`` (what an expression scope is evaluated on)."""
+    folder = lake / SNAPSHOT_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    table = pa.table({"uscc": list(exports), "exports_12m": list(exports.values())})
+    pq.write_table(table, folder / "as_of=2026-11-30.parquet")
+
+
+def _seen(
+    db: Session, principal: Principal, sp: Subplatform, lake: Path, **params: str
+) -> tuple[sub.ScopedView, stats.Figures | None]:
+    """The sub-platform's view of the newest set for 2026 (and ``params``), and its totals if shown."""
+    store = stats.open_store(db, lake)
+    assert store is not None
+    filters = stats.parse_filters({"from": "2026-01", "to": "2026-12", **params})
+    seen = sub.scoped_view(db, principal, sp, store, filters)
+    return seen, stats.totals(store, seen.filters) if seen.filters is not None else None
 
 
 def _registry_in(db: Session, prefix: str) -> int:
@@ -378,108 +426,113 @@ def _registry_in(db: Session, prefix: str) -> int:
     )
 
 
-def test_district_statistics_count_only_the_district(market: Session) -> None:
-    db = market
+def test_district_statistics_count_only_the_district(market: Session, tmp_path: Path) -> None:
+    db, lake = market, tmp_path / "lake"
+    sp = sub.create_subplatform(db, who(db, "op_admin"), data(db))
+    refresh(db, lake)
+    seen, figures = _seen(db, who(db, "gov_staff"), sp, lake)
+    assert figures is not None and not seen.pending
+    assert seen.enterprises == _registry_in(db, HUANCUI)
+    assert (figures["needs"], figures["grabs"], figures["offers"]) == (2, 2, 2)
+    assert figures["needs_amount"] == Decimal("400000.00")
+    assert (figures["applications"], figures["approvals"], figures["loans"]) == (2, 2, 2)
+    assert figures["disbursed_amount"] == Decimal("400000.00")  # 荣成's 5,000,000 is not in it
+    assert figures["pure_credit_amount"] == Decimal("100000.00")
+    assert figures.pure_credit_share == Decimal("0.5000")  # one of the two loans
+    # asking for a region outside the scope finds nothing rather than the other district's figures
+    _, elsewhere = _seen(db, who(db, "gov_staff"), sp, lake, region=RONGCHENG)
+    assert elsewhere is not None and elsewhere["loans"] == 0 and elsewhere["needs"] == 0
+    # the government console itself still sees the whole city
+    city = stats.totals(stats.open_store(db, lake), stats.parse_filters({"from": "2026-01", "to": "2026-12"}))  # type: ignore[arg-type]
+    assert city["disbursed_amount"] == Decimal("5400000.00")
+
+
+def test_industry_and_product_type_narrow_the_scope(market: Session, tmp_path: Path) -> None:
+    db, lake = market, tmp_path / "lake"
     op = who(db, "op_admin")
-    sp = sub.create_subplatform(db, op, data(db))
-    figures = sub.scoped_statistics(db, who(db, "gov_staff"), sp)
-    assert figures.enterprises == _registry_in(db, HUANCUI)
-    assert (figures.needs, figures.grabs, figures.offers) == (2, 2, 2)
-    assert figures.need_amount == Decimal("400000.00")
-    assert (figures.applications, figures.approvals, figures.loans) == (2, 2, 2)
-    assert figures.loan_amount == Decimal("400000.00")  # 荣成's 5,000,000 is not in it
-    assert figures.pure_credit_amount == Decimal("100000.00")
-    assert figures.pure_credit_share == pytest.approx(0.25)
-    assert [(t, n) for t, n, _ in figures.by_product_type] == [("credit", 1), ("guarantee", 1)]
+    textile = dict(slug="fangzhi", kind="theme", region_code="", industry_divisions=["17"])
+    sp = sub.create_subplatform(db, op, data(db, **textile, product_types=["credit"]))
+    refresh(db, lake)
+    seen, figures = _seen(db, op, sp, lake)
+    # both textile firms (环翠 and 荣成) and not the retail one (52); loans on credit products only
+    textile_firms = db.scalar(
+        select(func.count())
+        .select_from(RegistryEnterprise)
+        .where(RegistryEnterprise.industry_division == "17")
+    )
+    assert figures is not None and seen.enterprises == textile_firms
+    assert figures["needs"] == 2
+    assert figures["disbursed_amount"] == Decimal("5100000.00")
+    assert figures.pure_credit_share == Decimal("1.0000")
+    guarantee_only = sub.update_subplatform(db, op, sp.id, data(db, **textile, product_types=["guarantee"]))
+    seen, figures = _seen(db, op, guarantee_only, lake)
+    # product types are read at view time: no refresh needed; needs, and these grabs whose offers named
+    # no product, stay (they are on no product)
+    assert figures is not None and not seen.pending
+    assert (figures["needs"], figures["grabs"], figures["applications"], figures["loans"]) == (2, 2, 0, 0)
 
 
-def test_industry_and_product_type_narrow_the_scope(market: Session) -> None:
-    db = market
+def test_an_expression_scope_counts_only_the_firms_that_satisfy_it(market: Session, tmp_path: Path) -> None:
+    db, lake = market, tmp_path / "lake"
     op = who(db, "op_admin")
-    sp = sub.create_subplatform(
-        db,
-        op,
-        data(
-            db,
-            slug="fangzhi",
-            kind="theme",
-            region_code="",
-            industry_divisions=["17"],
-            product_types=["credit"],
-        ),
+    waimao = dict(slug="waimao", kind="theme", region_code="", scope_expression="exports_12m > 0")
+    sp = sub.create_subplatform(db, op, data(db, **waimao))
+    refresh(db, lake)  # no indicator snapshot yet: the rule cannot be evaluated, nothing is counted
+    seen, figures = _seen(db, op, sp, lake)
+    assert seen.pending and seen.filters is None and figures is None
+    _snapshot(lake, {A: 120000.0, B: 0.0, C: 800000.0, "91999999NOTINREG9X": 5.0})
+    refresh(db, lake)
+    seen, figures = _seen(db, op, sp, lake)
+    assert figures is not None and not seen.pending
+    assert seen.enterprises == 2  # the exporters in the registry (the unregistered code is not counted)
+    assert seen.indicators_as_of == date(2026, 11, 30)
+    assert figures["loans"] == 2 and figures["disbursed_amount"] == Decimal("5100000.00")
+    assert figures.median_days is not None  # the lead-time histogram is scoped too
+    # the district and the expression together: only the 环翠 exporter (the region is a filter: no refresh)
+    both = sub.update_subplatform(db, op, sp.id, data(db, slug="waimao", scope_expression="exports_12m > 0"))
+    seen, figures = _seen(db, op, both, lake)
+    assert figures is not None and (figures["loans"], figures["disbursed_amount"]) == (
+        1,
+        Decimal("100000.00"),
     )
-    figures = sub.scoped_statistics(db, op, sp)
-    # both textile firms (环翠 and 荣成) and none of the 52 retail one; loans on credit products only
-    assert figures.needs == 2
-    assert figures.loan_amount == Decimal("5100000.00")
-    assert figures.pure_credit_share == pytest.approx(1.0)
-    guarantee_only = sub.update_subplatform(
-        db,
-        op,
-        sp.id,
-        data(
-            db,
-            slug="fangzhi",
-            kind="theme",
-            region_code="",
-            industry_divisions=["17"],
-            product_types=["guarantee"],
-        ),
+    assert seen.pending and seen.enterprises is None  # the firm count waits for the next refresh
+    refresh(db, lake)
+    seen, _ = _seen(db, op, both, lake)
+    assert (seen.pending, seen.enterprises) == (False, 1)
+    # a changed rule is not shown with the old rule's members
+    changed = sub.update_subplatform(
+        db, op, sp.id, data(db, slug="waimao", scope_expression="exports_12m > 500000")
     )
-    figures = sub.scoped_statistics(db, op, guarantee_only)
-    assert (figures.needs, figures.applications, figures.loans) == (2, 0, 0)
+    seen, figures = _seen(db, op, changed, lake)
+    assert seen.pending and figures is None
 
 
-def test_an_expression_scope_counts_only_the_firms_that_satisfy_it(market: Session) -> None:
-    db = market
-    op = who(db, "op_admin")
-    sp = sub.create_subplatform(
-        db, op, data(db, slug="waimao", kind="theme", region_code="", scope_expression="exports_12m > 0")
-    )
-    unresolved = sub.scoped_statistics(db, op, sp)  # no indicator snapshot: nothing is counted
-    assert unresolved.unresolved and unresolved.loans == 0 and unresolved.needs == 0
-    snapshot = pa.table(
-        {
-            "uscc": ["91371002SUBPLAT01A", "91371002SUBPLAT02B", "91371082SUBPLAT03C", "91999999NOTINREG9X"],
-            "exports_12m": [120000.0, 0.0, 800000.0, 5.0],
-        }
-    )
-    figures = sub.scoped_statistics(db, op, sp, snapshot=snapshot, snapshot_as_of=date(2026, 11, 30))
-    assert figures.enterprises == 2  # the exporters in the registry (the unregistered code is ignored)
-    assert figures.loan_amount == Decimal("5100000.00")
-    assert figures.indicators_as_of == date(2026, 11, 30)
-    # the district and the expression together: only the 环翠 exporter
-    both = sub.update_subplatform(
-        db, op, sp.id, data(db, slug="waimao", kind="district", scope_expression="exports_12m > 0")
-    )
-    figures = sub.scoped_statistics(db, op, both, snapshot=snapshot)
-    assert (figures.enterprises, figures.loans, figures.loan_amount) == (1, 1, Decimal("100000.00"))
-
-
-def test_a_subplatforms_staff_see_only_their_own_subplatform(market: Session) -> None:
-    db = market
+def test_a_subplatforms_staff_see_only_their_own_subplatform(market: Session, tmp_path: Path) -> None:
+    db, lake = market, tmp_path / "lake"
     op = who(db, "op_admin")
     finance = org(db, "威海市财政局")
     own = sub.create_subplatform(db, op, data(db))  # run by the development and reform commission
     other = sub.create_subplatform(
         db, op, data(db, slug="rongcheng", region_code=RONGCHENG, owner_id=finance.id)
     )
+    refresh(db, lake)
     staff = who(db, "gov_staff")
     assert [s.slug for s in sub.list_subplatforms(db, staff)] == ["huancui"]
     assert {s.slug for s in sub.list_subplatforms(db, op)} == {"huancui", "rongcheng"}
     with pytest.raises(NotFound):
-        sub.scoped_statistics(db, staff, other)
+        _seen(db, staff, other, lake)
     with pytest.raises(NotFound):
         sub.for_staff(db, staff, "rongcheng")
     assert sub.for_staff(db, staff, "huancui") is own
     # the finance bureau's fund manager sees 荣成 and not 环翠
     fund = who(db, "fund_manager")
-    assert sub.scoped_statistics(db, fund, other).loan_amount == Decimal("5000000.00")
+    _, figures = _seen(db, fund, other, lake)
+    assert figures is not None and figures["disbursed_amount"] == Decimal("5000000.00")
     with pytest.raises(NotFound):
-        sub.scoped_statistics(db, fund, own)
+        _seen(db, fund, own, lake)
     for username in ("bank_admin", "ent_admin", "op_data"):
         with pytest.raises(PermissionDenied):
-            sub.scoped_statistics(db, who(db, username), own)
+            _seen(db, who(db, username), own, lake)
 
 
 def test_the_demo_subplatforms(built: Session, settings: Settings) -> None:

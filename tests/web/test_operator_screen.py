@@ -176,7 +176,7 @@ def test_slow_routes_and_server_errors_turn_traffic_red() -> None:
         window.record("GET", "/slow", 200, 1.8)
     window.record("POST", "/broken", 500, 0.02, request_id="abc123")
     limits = operations.Thresholds()
-    traffic, errors = operations._traffic_tiles(window, limits)
+    traffic, errors = operations._traffic_tiles(window.snapshot(limits.traffic_minutes), limits)
     slow = next(r for r in traffic.rows if r.cells[0] == "GET /slow")
     fast = next(r for r in traffic.rows if r.cells[0] == "GET /fast")
     assert slow.status == operations.RED and fast.status == operations.OK

@@ -16,9 +16,11 @@ from tests.conftest import PASSWORD, LoggedIn, csrf_from, new_client
 from xinyidai.accounts import service as accounts
 from xinyidai.accounts.models import Organisation, User
 from xinyidai.consoles import subplatforms as sub
+from xinyidai.consoles.statistics_refresh import refresh
 from xinyidai.consoles.subplatform_models import Subplatform
 from xinyidai.core import i18n
 from xinyidai.core.database import session_scope
+from xinyidai.core.settings import Settings
 from xinyidai.market.models import Product
 from xinyidai.policies.models import Policy
 
@@ -257,15 +259,17 @@ def test_an_enterprise_entering_through_a_subplatform_comes_back_to_it(
 
 
 def test_statistics_go_only_to_the_owning_department_and_the_operator(
-    login: Callable[[str], LoggedIn], engine: Engine, app: FastAPI
+    login: Callable[[str], LoggedIn], engine: Engine, app: FastAPI, settings: Settings
 ) -> None:
     login("op_admin")
     make_subplatform(engine)  # run by the development and reform commission
     make_subplatform(engine, "rongcheng", owner=FINANCE, region_code="371082", name="荣成市子平台")
+    with session_scope(engine) as db:
+        refresh(db, settings.home / "lake")
     for username in ("gov_staff", "gov_admin", "op_admin", "op_audit"):
         page = login(username).client.get("/s/huancui/statistics")
         assert page.status_code == 200, username
-        assert 'data-testid="subplatform-figures"' in page.text
+        assert 'data-testid="headline"' in page.text and 'data-testid="scope-enterprises"' in page.text
         assert "环翠区" in page.text
     gov = login("gov_staff")
     assert gov.client.get("/s/rongcheng/statistics").status_code == 404  # another department's
@@ -282,3 +286,49 @@ def test_statistics_go_only_to_the_owning_department_and_the_operator(
     # the landing shows the statistics link to its staff only
     assert 'data-testid="subplatform-statistics-link"' in gov.client.get("/s/huancui").text
     assert 'data-testid="subplatform-statistics-link"' not in fund.client.get("/s/huancui").text
+
+
+def test_the_scoped_console_exports_and_reports_only_its_scope(
+    login: Callable[[str], LoggedIn], engine: Engine, settings: Settings
+) -> None:
+    """The sub-platform's console is the government console narrowed: its filters stay inside the district,
+    its drill-down links stay on its address, and its Excel, PDF and monthly report carry its name."""
+    login("op_admin")
+    make_subplatform(engine)
+    with session_scope(engine) as db:
+        refresh(db, settings.home / "lake")
+    gov = login("gov_staff").client
+    page = gov.get("/s/huancui/statistics?dim=industry")
+    assert page.status_code == 200
+    assert 'action="/s/huancui/statistics"' in page.text and 'href="/government/statistics?' not in page.text
+    region_options = re.findall(r'<option value="(\d{6})"', page.text)
+    assert region_options and all(code.startswith("3710") for code in region_options)
+    assert "371082" not in region_options  # 荣成 is not in 环翠's scope
+    xlsx = gov.get("/s/huancui/statistics/export.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+    assert "huancui-statistics-" in xlsx.headers["content-disposition"]
+    pdf = gov.get("/s/huancui/statistics/export.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    report = gov.get(f"/s/huancui/statistics/monthly-report.pdf?month={date.today():%Y-%m}")
+    assert report.status_code == 200 and report.content.startswith(b"%PDF")
+    assert "huancui-monthly-report-" in report.headers["content-disposition"]
+    # another department's sub-platform's exports are not found, a bank's are forbidden
+    make_subplatform(engine, "rongcheng", owner=FINANCE, region_code="371082", name="荣成市子平台")
+    assert gov.get("/s/rongcheng/statistics/export.xlsx").status_code == 404
+    assert login("bank_admin").client.get("/s/huancui/statistics/export.xlsx").status_code == 403
+
+
+def test_a_rule_scope_waits_for_the_next_refresh(
+    login: Callable[[str], LoggedIn], engine: Engine, settings: Settings
+) -> None:
+    login("op_admin")
+    make_subplatform(engine, "waimao", kind="theme", region_code="", scope_expression="exports_12m > 0")
+    with session_scope(engine) as db:
+        refresh(db, settings.home / "lake")  # the demo world has no indicator snapshot: nothing to evaluate
+    gov = login("gov_staff").client
+    page = gov.get("/s/waimao/statistics")
+    assert page.status_code == 200
+    assert 'data-testid="scope-pending"' in page.text and 'data-testid="headline"' not in page.text
+    assert i18n.translate("A scope with a rule cannot be shown until then.", {}, "zh_CN") in page.text
+    refused = gov.get("/s/waimao/statistics/export.xlsx")
+    assert refused.status_code == 409

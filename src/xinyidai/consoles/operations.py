@@ -9,12 +9,15 @@ Six tiles, each computed from cheap aggregate queries (no scan grows with the nu
 * **Pipeline runs** — the newest ingestion batch, quality run, rating run and monitoring run with their
   durations, and the notification delivery backlog. Red: a run that never finished, a quality run with
   blocking failures, deliveries waiting for more than 15 minutes.
-* **API traffic** — requests, 5xx and p50/p95/p99 by route over the last minutes, from the process's own
-  ``RequestWindow``. Red: a 5xx share above 1 %, a route's p99 above 1 s.
+* **API traffic** — requests, 5xx and p50/p95/p99 by route over the last minutes, of every worker process:
+  the others' minutes from ``request_minutes``, this worker's from its own ``RequestWindow``
+  (``core.request_metrics.shared_snapshot``); with the number of workers reporting. Red: a 5xx share above
+  1 %, a route's p99 above 1 s.
 * **Active users** — people with a request in the last 15 minutes, by kind of organisation.
 * **Open alerts** — monitoring alerts by colour, objections, dead deliveries. Red: a red alert nobody
   touched for a day, an objection past its legal deadline, a dead delivery.
-* **Errors** — the last server errors with their request ids (to find them in the logs).
+* **Errors** — the last server errors of every worker with their request ids (to find them in the logs;
+  each worker's row keeps the last five of its route and minute).
 
 Everything that turns red carries its reason, written on the tile. The screen is built at most every
 ``CACHE_SECONDS`` (``ScreenCache``) whatever the number of people watching it, and presented in each
@@ -39,7 +42,8 @@ from xinyidai.core.access import Permission, Principal, require
 from xinyidai.core.clock import SHANGHAI, utcnow
 from xinyidai.core.delivery.models import Delivery
 from xinyidai.core.i18n import N_
-from xinyidai.core.request_window import RequestWindow
+from xinyidai.core.request_metrics import shared_snapshot
+from xinyidai.core.request_window import RequestWindow, TrafficSnapshot
 from xinyidai.data import service as data_service
 from xinyidai.data.catalogue import Frequency, catalogue
 from xinyidai.data.lake import Lake
@@ -198,18 +202,22 @@ def _seconds(value: object) -> str:
 
 # -- data sources -------------------------------------------------------------------------------------------
 def _last_receipts(session: Session, lake: Lake | None) -> dict[str, datetime]:
-    stmt = (
-        select(IngestBatch.source_id, func.max(IngestBatch.received_at))
-        .where(IngestBatch.status.in_(("published", "superseded")))
-        .group_by(IngestBatch.source_id)
-    )
-    found = {source_id: _aware(at) for source_id, at in session.execute(stmt) if at is not None}
-    if lake is not None:
-        for source_id in catalogue().sources:
-            if source_id not in found:  # a lake filled elsewhere: its manifest is the record
-                batches = lake.manifest(source_id).batches
-                if batches:
-                    found[source_id] = max(b.received_at for b in batches)
+    """Each catalogue source's newest delivery received: one walk back along its part of the
+    ``(source_id, received_at)`` index to its newest published batch, not a scan of every batch."""
+    found: dict[str, datetime] = {}
+    for source_id in catalogue().sources:
+        received = session.scalar(
+            select(IngestBatch.received_at)
+            .where(IngestBatch.source_id == source_id, IngestBatch.status.in_(("published", "superseded")))
+            .order_by(IngestBatch.received_at.desc())
+            .limit(1)
+        )
+        if received is not None:
+            found[source_id] = _aware(received)
+        elif lake is not None:  # a lake filled elsewhere: its manifest is the record
+            batches = lake.manifest(source_id).batches
+            if batches:
+                found[source_id] = max(b.received_at for b in batches)
     return found
 
 
@@ -442,18 +450,17 @@ def _pipeline_tile(session: Session, now: datetime, limits: Thresholds) -> Tile:
 
 
 # -- traffic and errors -------------------------------------------------------------------------------------
-def _traffic_tiles(window: RequestWindow | None, limits: Thresholds) -> tuple[Tile, Tile]:
+def _traffic_tiles(snap: TrafficSnapshot | None, limits: Thresholds) -> tuple[Tile, Tile]:
     traffic = Tile(
         "traffic",
         N_("API traffic"),
         [N_("Route"), N_("Requests"), N_("5xx"), N_("p50 ms"), N_("p95 ms"), N_("p99 ms")],
     )
     errors = Tile("errors", N_("Errors"), [N_("Time"), N_("Route"), N_("Status"), N_("Request id")])
-    if window is None:
+    if snap is None:
         traffic.reasons = [Text(N_("This process keeps no traffic window"))]
         traffic.reason_status = IDLE
         return traffic, errors
-    snap = window.snapshot(limits.traffic_minutes)
     for route in snap.routes[:15]:
         row = Row(
             [f"{route.method} {route.route}", route.requests, route.errors,
@@ -481,6 +488,7 @@ def _traffic_tiles(window: RequestWindow | None, limits: Thresholds) -> tuple[Ti
         Figure(N_("5xx share"), f"{rate * 100:.2f}%", error_status),
         Figure(N_("p99 ms"), round(snap.p99_ms)),
         Figure(N_("Minutes covered"), snap.minutes),
+        Figure(N_("Workers reporting"), snap.workers),
     ]
     errors.figures = [Figure(N_("5xx answers"), snap.errors, error_status)]
     if error_status == RED:
@@ -585,6 +593,8 @@ def build_screen(
 ) -> Screen:
     """Compute every tile now (operator staff only); prefer ``ScreenCache.get`` on a page.
 
+    ``window``: this worker's request window; the other workers' traffic is read from ``request_minutes``.
+
     ``reuse``: tiles computed a little earlier to keep as they are (``ScreenCache`` passes the data
     sources tile, whose figures move by days, so that it is recomputed once a minute, not every 10 s).
     """
@@ -592,7 +602,8 @@ def build_screen(
     now = now or utcnow()
     limits = limits or Thresholds()
     reuse = reuse or {}
-    traffic, errors = _traffic_tiles(window, limits)
+    snap = shared_snapshot(session, window, limits.traffic_minutes) if window is not None else None
+    traffic, errors = _traffic_tiles(snap, limits)
     return Screen(
         built_at=now,
         tiles=[
@@ -613,7 +624,7 @@ SLOW_CACHE_SECONDS = 60.0
 class ScreenCache:
     """The newest screen, rebuilt at most every ``seconds`` — however many people watch it.
 
-    The data sources tile (a scan of every ingestion batch) is rebuilt at most every ``slow_seconds``;
+    The data sources tile (figures that move by days) is rebuilt at most every ``slow_seconds``;
     ``build`` receives the tiles to reuse.
     """
 

@@ -6,10 +6,13 @@ million (month, district, industry division, size, institution, product, grade) 
 same cells held in memory by DuckDB give a page's totals and all its breakdowns in one ``GROUPING SETS``
 scan (a few hundred milliseconds at that size, see docs/benchmarks.md), which is what a page within 1 s
 (p99) needs. The lake is already the home of everything analytical (DESIGN.md), so
-``statistics_refresh.refresh`` (nightly with ``xinyidai consoles refresh``, and after the demo fill) reads
+``statistics_refresh.refresh`` (nightly and on the operator's button, run by ``refresh_jobs``; with
+``xinyidai consoles refresh``; after the demo fill) reads
 the marketplace, whitelists, policies and funds once, aggregates them into ``lake/_consoles/<stamp>/``
 (``facts.parquet``, ``lead.parquet``: days from need to loan as a histogram so medians stay exact, and
-``names.parquet``: institution and product names) and then records the set in ``console_refreshes``; a
+``names.parquet``: institution and product names; for sub-platforms whose scope has an expression the
+same cells of their members, ``scoped.parquet`` and ``scoped_lead.parquet``, and ``scopes.parquet`` saying
+what was computed for each sub-platform) and then records the set in ``console_refreshes``; a
 reader sees a whole set or the previous one. Every page shows the set's ``as_of``. This module reads a set;
 ``monthly_report.py`` writes the monthly analysis from it and ``statistics_export.py`` the Excel export.
 
@@ -166,7 +169,9 @@ class Filters:
     section letter or a two-digit division), one size class, institution and product.
 
     ``scope_regions`` / ``scope_industries`` / ``scope_products`` restrict everything further (a
-    sub-platform's scope: region-code prefixes, section letters or divisions, product ids).
+    sub-platform's scope: region-code prefixes, section letters or divisions, product ids — events on no
+    product, such as needs and policy applications, stay in; None is every product) and ``scope_id``
+    reads the cells of that sub-platform's members instead of the city's (a scope with an expression).
     """
 
     start: date
@@ -179,7 +184,8 @@ class Filters:
     product_id: int | None = None
     scope_regions: tuple[str, ...] = ()
     scope_industries: tuple[str, ...] = ()
-    scope_products: tuple[int, ...] = ()
+    scope_products: tuple[int, ...] | None = None
+    scope_id: int | None = None
 
     def query(self, **changes: Any) -> dict[str, str]:
         """The filters as query parameters (with ``changes`` applied), for links and forms."""
@@ -270,7 +276,12 @@ def latest_refresh(session: Session) -> ConsoleRefresh | None:
 
 
 class FactStore:
-    """One published set held in memory by DuckDB; queries run on a cursor each (thread-safe)."""
+    """One published set held in memory by DuckDB; queries run on a cursor each (thread-safe).
+
+    ``scopes`` says, per sub-platform, what the set computed for it (see ``statistics_refresh``): the
+    fingerprint of its scope, the registry's firms in it, the snapshot its expression was evaluated on
+    and the expression. A set written before sub-platforms had cells of their own has none.
+    """
 
     def __init__(self, folder: Path, as_of: datetime) -> None:
         self.as_of = as_of
@@ -280,18 +291,45 @@ class FactStore:
             "CASE WHEN region_code = '' THEN '' ELSE left(region_code, 4) || '00' END AS city, "
             "(year(month) * 10 + quarter(month))::INTEGER AS qkey, year(month)::INTEGER AS ykey"
         )
-        for table in ("facts", "lead", "names"):
-            path = str(folder / f"{table}.parquet")
-            columns = "*" if table == "names" else f"*, {derived}"
+        for table in ("facts", "lead", "names", "scoped", "scoped_lead", "scopes"):
+            path = folder / f"{table}.parquet"
+            if not path.exists():  # an older set: no sub-platform cells, same columns
+                if table == "scopes":
+                    create = "CREATE TABLE scopes (subplatform_id BIGINT, fingerprint VARCHAR, "
+                    create += "enterprises BIGINT, indicators_as_of DATE, expression VARCHAR)"
+                else:
+                    base = {"scoped": "facts", "scoped_lead": "lead"}[table]
+                    create = (
+                        f"CREATE TABLE {table} AS SELECT 0::BIGINT AS subplatform_id, * FROM {base} LIMIT 0"  # noqa: S608
+                    )
+                self._con.execute(create)
+                continue
+            columns = f"*, {derived}" if table in ("facts", "lead", "scoped", "scoped_lead") else "*"
             create = f"CREATE TABLE {table} AS SELECT {columns} FROM read_parquet($path)"  # noqa: S608 - code
-            self._con.execute(create, {"path": path})
+            self._con.execute(create, {"path": str(path)})
         self.names: dict[tuple[str, int], str] = {
             (kind, int(i)): name
             for kind, i, name in self._con.execute("SELECT kind, id, name FROM names").fetchall()
         }
+        self.scopes: dict[int, ScopeRecord] = {
+            int(row[0]): ScopeRecord(*row[1:])
+            for row in self._con.execute(
+                "SELECT subplatform_id, fingerprint, enterprises, indicators_as_of, expression FROM scopes"
+            ).fetchall()
+        }
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         return self._con.cursor()
+
+
+@dataclass(frozen=True)
+class ScopeRecord:
+    """What a set computed for one sub-platform's scope."""
+
+    fingerprint: str
+    enterprises: int
+    indicators_as_of: date | None
+    expression: str
 
 
 _STORES: OrderedDict[str, FactStore] = OrderedDict()
@@ -348,10 +386,18 @@ def _where(filters: Filters) -> tuple[str, dict[str, Any]]:
             "(list_contains($scope_ind, industry_section) OR list_contains($scope_ind, industry_division))"
         )
         params["scope_ind"] = list(filters.scope_industries)
-    if filters.scope_products:
-        clauses.append("list_contains($scope_products, product_id)")
+    if filters.scope_products is not None:
+        clauses.append("(product_id = 0 OR list_contains($scope_products, product_id))")
         params["scope_products"] = list(filters.scope_products)
+    if filters.scope_id is not None:
+        clauses.append("subplatform_id = $scope_id")
+        params["scope_id"] = filters.scope_id
     return " AND ".join(clauses), params
+
+
+def _tables(filters: Filters) -> tuple[str, str]:
+    """The cells and the lead-time histogram a view reads: a sub-platform's members' or the city's."""
+    return ("scoped", "scoped_lead") if filters.scope_id is not None else ("facts", "lead")
 
 
 def _period_sql(granularity: Granularity) -> str:
@@ -463,7 +509,8 @@ def _grouped(
     # small result: four GROUPING SETS straight over the cells cost four scans' worth.
     # The expressions are code; values are parameters.
     head = f"SELECT {grouping} AS gid, {''.join(n + ', ' for n in names)}{_sums_sql()} "
-    inner = f"SELECT {projected + ', ' if names else ''}{', '.join(MEASURES)} FROM facts WHERE {where}"  # noqa: S608
+    facts, lead = _tables(filters)
+    inner = f"SELECT {projected + ', ' if names else ''}{', '.join(MEASURES)} FROM {facts} WHERE {where}"  # noqa: S608
     if names:
         inner = f"SELECT {', '.join(names)}, {_sums_sql()} FROM ({inner}) GROUP BY ALL"  # noqa: S608
     sql = head + f"FROM ({inner}) GROUP BY GROUPING SETS ({sets})"
@@ -482,7 +529,7 @@ def _grouped(
         found[(index, key)] = Figures(key=key, values=values)
     medians = {
         (i, _key_text(dims[i], filters, raw) if i >= 0 else ""): days
-        for (i, raw), days in _medians(cursor, keys, where, params).items()
+        for (i, raw), days in _medians(cursor, lead, keys, where, params).items()
     }
     for (index, key), figures in found.items():
         figures.median_days = medians.get((index, key))
@@ -510,7 +557,11 @@ def _zeros() -> dict[str, Any]:
 
 
 def _medians(
-    cursor: duckdb.DuckDBPyConnection, keys: Mapping[str, str], where: str, params: dict[str, Any]
+    cursor: duckdb.DuckDBPyConnection,
+    lead: str,
+    keys: Mapping[str, str],
+    where: str,
+    params: dict[str, Any],
 ) -> dict[tuple[int, Any], float]:
     """The median days from need to loan per grouping set and key, exact from the histogram (the mean of
     the two middle loans when their number is even)."""
@@ -523,7 +574,7 @@ def _medians(
     sql = f"""
         WITH h AS (
             SELECT {grouping} AS gid, {key_cols}days, SUM(loans) AS n
-            FROM (SELECT {projected}days, loans FROM lead WHERE {where})
+            FROM (SELECT {projected}days, loans FROM {lead} WHERE {where})
             GROUP BY GROUPING SETS ({sets})),
         c AS (SELECT gid, {key_cols}days, SUM(n) OVER (PARTITION BY {partition} ORDER BY days) AS cum,
                      SUM(n) OVER (PARTITION BY {partition}) AS tot FROM h)
@@ -681,7 +732,7 @@ def detail_rows(store: FactStore, filters: Filters, limit: int = DETAIL_LIMIT) -
         )
         tail = "GROUP BY ALL "
     # the names and clauses are code; values are parameters
-    sql = f"SELECT {keys}, {values} FROM facts WHERE {where} "  # noqa: S608
+    sql = f"SELECT {keys}, {values} FROM {_tables(filters)[0]} WHERE {where} "  # noqa: S608
     sql += f"{tail}ORDER BY 1, 2, 3, 4, 5, 6, 7 LIMIT {int(limit)}"
     result = store.cursor().execute(sql, params)
     while True:

@@ -10,11 +10,12 @@ foreign-trade sub-platform), all of which an enterprise must satisfy.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
@@ -22,6 +23,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from xinyidai.accounts.models import Organisation
+from xinyidai.consoles.statistics import FactStore, Filters
 from xinyidai.consoles.subplatform_models import Subplatform, SubplatformFeature
 from xinyidai.core.access import OrgKind, Permission, Principal, require, sees_all_organisations
 from xinyidai.core.audit import record_event
@@ -32,7 +34,7 @@ from xinyidai.core.expressions import CompiledExpression, ExpressionError, compi
 from xinyidai.core.i18n import N_
 from xinyidai.data.models import RegistryEnterprise
 from xinyidai.indicators import service as indicators
-from xinyidai.market.models import Application, Loan, Need, Order, Product
+from xinyidai.market.models import Product
 from xinyidai.market.schemas import PRODUCT_TYPES
 from xinyidai.policies.models import Policy
 
@@ -42,7 +44,6 @@ COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 # Addresses that would read as pages of the platform itself.
 RESERVED_SLUGS = frozenset({"admin", "api", "login", "register", "static", "operator", "government", "new"})
 COOKIE = "xyd_subplatform"  # the sub-platform an enterprise came in through (its slug)
-APPROVED = ("approved", "disbursed")
 
 
 @dataclass(frozen=True)
@@ -370,42 +371,26 @@ def scope_description(sp: Subplatform) -> dict[str, Any]:
 
 
 # --- scoped statistics ---------------------------------------------------------------------------------
+#
+# A sub-platform's figures are the government console's pre-aggregated cells (``consoles.statistics``)
+# narrowed to its scope: the region, industry divisions and product types are filters on the city's cells;
+# an expression cannot be, so each refresh evaluates it on the newest indicator snapshot and aggregates
+# the member enterprises' events into cells of their own (``statistics_refresh``). Either way a page reads
+# a few thousand cells, whatever the size of the city.
 
 
-@dataclass(frozen=True)
-class ScopedStatistics:
-    """Market figures of the enterprises in a sub-platform's scope (amounts in 元, shares 0–1).
+def enabled(session: Session) -> Sequence[Subplatform]:
+    """The enabled sub-platforms, for the refresh."""
+    return session.scalars(
+        select(Subplatform).where(Subplatform.enabled.is_(True)).order_by(Subplatform.id)
+    ).all()
 
-    No enterprise or person is named. ``indicators_as_of`` is the indicator snapshot the scope
-    expression was evaluated on; ``unresolved`` is True when the scope has an expression but there is
-    no snapshot yet, in which case every figure is zero (nothing outside the scope is ever counted).
-    """
 
-    enterprises: int = 0
-    needs: int = 0
-    need_amount: Decimal = Decimal(0)
-    grabs: int = 0
-    offers: int = 0
-    applications: int = 0
-    approvals: int = 0
-    approved_amount: Decimal = Decimal(0)
-    loans: int = 0
-    loan_amount: Decimal = Decimal(0)
-    pure_credit_loans: int = 0
-    pure_credit_amount: Decimal = Decimal(0)
-    by_product_type: list[tuple[str, int, Decimal]] = field(default_factory=list)
-    computed_at: datetime | None = None
-    indicators_as_of: date | None = None
-    unresolved: bool = False
-
-    @property
-    def approval_rate(self) -> float | None:
-        return self.approvals / self.applications if self.applications else None
-
-    @property
-    def pure_credit_share(self) -> float | None:
-        """The share of loan amount lent without collateral or guarantee."""
-        return float(self.pure_credit_amount / self.loan_amount) if self.loan_amount else None
+def scope_fingerprint(sp: Subplatform) -> str:
+    """What decides which registered firms are in scope (region, divisions, expression), as one digest: a
+    set's firm count is for the scope as it is now when the digests agree."""
+    parts = [sp.region_code, sorted(sp.industry_divisions), sp.scope_expression]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
 def _registry_scope(sp: Subplatform) -> Select[Any]:
@@ -417,27 +402,26 @@ def _registry_scope(sp: Subplatform) -> Select[Any]:
     return stmt
 
 
-def scope_usccs(
-    session: Session, sp: Subplatform, snapshot: pa.Table | None
-) -> Select[Any] | list[str] | None:
-    """The enterprises in scope: a query of their credit codes, or the list of them when the scope has an
-    expression (evaluated on ``snapshot``, a table with ``uscc`` and the indicators it uses); None when
-    there is an expression and no snapshot."""
-    registry = _registry_scope(sp)
-    if not sp.scope_expression:
-        return registry
-    if snapshot is None:
-        return None
+def expression_members(sp: Subplatform, snapshot: pa.Table) -> list[str]:
+    """The credit codes in ``snapshot`` (``uscc`` and the indicators the expression uses) that satisfy the
+    scope's expression."""
     compiled = _compile_scope(sp.scope_expression)
     table = snapshot.select(["uscc", *sorted(compiled.fields)])
-    matched = table.filter(compiled.matches_batch(table)).column("uscc").to_pylist()
-    if not matched:
-        return []
-    in_registry: set[str] = set()
+    return [str(u) for u in table.filter(compiled.matches_batch(table)).column("uscc").to_pylist()]
+
+
+def registry_count(session: Session, sp: Subplatform, matched: Sequence[str] | None) -> int:
+    """The registered enterprises in scope: in its region and divisions and, when ``matched`` is given
+    (the expression's members), among those."""
+    registry = _registry_scope(sp)
+    if matched is None:
+        return int(session.scalar(select(func.count()).select_from(registry.subquery())) or 0)
+    found = 0
     for start in range(0, len(matched), 5000):  # bound parameters stay under every backend's limit
-        chunk = matched[start : start + 5000]
-        in_registry.update(session.scalars(registry.where(RegistryEnterprise.uscc.in_(chunk))))
-    return sorted(in_registry)
+        chunk = list(matched[start : start + 5000])
+        stmt = registry.where(RegistryEnterprise.uscc.in_(chunk))
+        found += int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+    return found
 
 
 def load_scope_snapshot(sp: Subplatform, lake: Any) -> tuple[pa.Table | None, date | None]:
@@ -454,101 +438,53 @@ def load_scope_snapshot(sp: Subplatform, lake: Any) -> tuple[pa.Table | None, da
     return read_snapshot(lake, columns=["uscc", *sorted(compiled.fields)]), dates[-1]
 
 
-def _count(session: Session, stmt: Select[Any]) -> int:
-    return int(session.scalar(stmt) or 0)
+@dataclass(frozen=True)
+class ScopedView:
+    """How a published set covers a sub-platform.
+
+    ``filters`` narrow a console view to the scope (None when the set cannot show it: the scope has an
+    expression the set was not computed for — a new sub-platform or a changed rule — so nothing outside
+    the scope is ever counted); ``enterprises`` is the registered firms in scope when the set's count is for
+    the scope as it is now, else None; ``indicators_as_of`` the snapshot the expression was evaluated on.
+    """
+
+    filters: Filters | None
+    enterprises: int | None
+    indicators_as_of: date | None
+    pending: bool  # the scope changed after the set: the next refresh brings it up to date
 
 
-def _money(session: Session, stmt: Select[Any]) -> Decimal:
-    value = session.scalar(stmt)
-    return Decimal(value or 0).quantize(Decimal("0.01"))
+def scoped_view(
+    session: Session, principal: Principal, sp: Subplatform, store: FactStore, filters: Filters
+) -> ScopedView:
+    """A console view's filters narrowed to the sub-platform's scope, for the operator or the staff of its
+    owning department (else 404).
 
-
-def scoped_statistics(
-    session: Session,
-    principal: Principal,
-    sp: Subplatform,
-    *,
-    snapshot: pa.Table | None = None,
-    snapshot_as_of: date | None = None,
-) -> ScopedStatistics:
-    """The sub-platform's figures, for the operator or the staff of its owning department (else 404).
-
-    Needs, grabs and offers count every need of an enterprise in scope; applications, approvals and
-    loans count those of an enterprise in scope on a product of the sub-platform's product types (any
-    type when none is set). Computed live from the marketplace tables.
+    Needs, policy applications and whitelist entries count for an enterprise in scope; grabs, offers,
+    applications and loans also need a product of the sub-platform's product types (any when none is set).
     """
     require(principal, Permission.SUBPLATFORM_STATISTICS)
     if not sees_all_organisations(principal) and sp.owner_id != principal.organisation_id:
         raise NotFound()
-    now = utcnow()
-    usccs = scope_usccs(session, sp, snapshot)
-    if usccs is None:
-        return ScopedStatistics(computed_at=now, unresolved=True)
-    if isinstance(usccs, list) and not usccs:
-        return ScopedStatistics(computed_at=now, indicators_as_of=snapshot_as_of)
-    scope: Any = usccs if isinstance(usccs, list) else usccs.scalar_subquery()
-    if isinstance(usccs, list):
-        enterprises = len(usccs)
-    else:
-        enterprises = _count(session, select(func.count()).select_from(usccs.subquery()))
-
-    def in_scope(column: Any) -> Any:
-        return column.in_(scope) if isinstance(usccs, list) else column.in_(usccs)
-
-    needs = select(Need.id).where(in_scope(Need.uscc))
-    need_count = _count(session, select(func.count(Need.id)).where(in_scope(Need.uscc)))
-    need_amount = _money(session, select(func.sum(Need.amount)).where(in_scope(Need.uscc)))
-    grabs = _count(session, select(func.count(Order.id)).where(Order.need_id.in_(needs)))
-    offers = _count(
-        session, select(func.count(Order.id)).where(Order.need_id.in_(needs), Order.offered_at.is_not(None))
-    )
-    typed_products = select(Product.id).where(Product.product_type.in_(list(sp.product_types)))
-    app_filter = [in_scope(Application.uscc)]
-    loan_filter = [in_scope(Loan.uscc)]
+    record = store.scopes.get(sp.id)
+    current = record is not None and record.fingerprint == scope_fingerprint(sp)
+    enterprises = record.enterprises if record is not None and current else None
+    indicators_as_of = record.indicators_as_of if record is not None else None
+    if sp.scope_expression and (record is None or record.expression != sp.scope_expression):
+        return ScopedView(None, None, None, pending=True)
+    products: tuple[int, ...] | None = None
     if sp.product_types:
-        app_filter.append(Application.product_id.in_(typed_products))
-        loan_filter.append(Loan.product_id.in_(typed_products))
-    applications = _count(session, select(func.count(Application.id)).where(*app_filter))
-    approvals = _count(
-        session, select(func.count(Application.id)).where(*app_filter, Application.status.in_(APPROVED))
-    )
-    approved_amount = _money(
-        session,
-        select(func.sum(Application.approved_amount)).where(*app_filter, Application.status.in_(APPROVED)),
-    )
-    loans = _count(session, select(func.count(Loan.id)).where(*loan_filter))
-    loan_amount = _money(session, select(func.sum(Loan.amount)).where(*loan_filter))
-    pure_loans = _count(session, select(func.count(Loan.id)).where(*loan_filter, Loan.pure_credit.is_(True)))
-    pure_amount = _money(
-        session, select(func.sum(Loan.amount)).where(*loan_filter, Loan.pure_credit.is_(True))
-    )
-    by_type = [
-        (str(kind), int(count), Decimal(amount or 0).quantize(Decimal("0.01")))
-        for kind, count, amount in session.execute(
-            select(Product.product_type, func.count(Loan.id), func.sum(Loan.amount))
-            .join(Product, Product.id == Loan.product_id)
-            .where(*loan_filter)
-            .group_by(Product.product_type)
-            .order_by(Product.product_type)
+        products = tuple(
+            session.scalars(select(Product.id).where(Product.product_type.in_(list(sp.product_types)))).all()
         )
-    ]
-    return ScopedStatistics(
-        enterprises=enterprises,
-        needs=need_count,
-        need_amount=need_amount,
-        grabs=grabs,
-        offers=offers,
-        applications=applications,
-        approvals=approvals,
-        approved_amount=approved_amount,
-        loans=loans,
-        loan_amount=loan_amount,
-        pure_credit_loans=pure_loans,
-        pure_credit_amount=pure_amount,
-        by_product_type=by_type,
-        computed_at=now,
-        indicators_as_of=snapshot_as_of,
+    narrowed = replace(
+        filters,
+        scope_regions=(sp.region_code,) if sp.region_code else (),
+        scope_industries=tuple(sp.industry_divisions),
+        scope_products=products,
+        scope_id=sp.id if sp.scope_expression else None,
     )
+    return ScopedView(narrowed, enterprises, indicators_as_of, pending=not current)
 
 
 def colour_css(sp: Subplatform) -> str:

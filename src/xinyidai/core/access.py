@@ -124,6 +124,7 @@ class Permission(StrEnum):
     SUBPLATFORMS_MANAGE = "consoles.subplatforms.manage"  # create, edit, feature and disable sub-platforms
     SUBPLATFORM_STATISTICS = "consoles.subplatforms.statistics"  # a sub-platform's scoped figures (owner)
     STATISTICS_READ = "consoles.statistics.read"  # the government console: financing statistics, exports
+    CONSOLES_REFRESH = "consoles.statistics.refresh"  # recompute the console statistics now (also nightly)
     OPERATIONS_SCREEN = "platform.operations_screen"  # the one-screen monitoring (一屏统管) and its JSON
 
 
@@ -236,6 +237,8 @@ ROLE_PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.STATISTICS_READ: frozenset(
         {Role.DEPARTMENT_ADMIN, Role.DEPARTMENT_STAFF, Role.FUND_MANAGER, Role.OPERATOR_ADMIN, Role.AUDITOR}
     ),
+    # The operator's system and data administrators; the refresh reads no personal data, writes only figures.
+    Permission.CONSOLES_REFRESH: frozenset({Role.OPERATOR_ADMIN}),
     Permission.SUBPLATFORMS_MANAGE: frozenset({Role.OPERATOR_ADMIN}),
     # The owning department's staff see their own sub-platforms (checked per object), the operator all.
     Permission.SUBPLATFORM_STATISTICS: frozenset(

@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     sms_aliyun_template_code: str = ""
     webhooks_allow_http_localhost: bool = False
     delivery_poll_seconds: float = Field(default=2.0, gt=0, le=600)
+    # The console statistics (consoles/refresh_jobs.py): the web app's scheduler queues the nightly refresh
+    # once Beijing time is past this HH:MM each day (empty: no nightly refresh; the operator's button still
+    # works) and looks for queued refreshes this often.
+    consoles_refresh_at: str = Field(default="02:00", pattern=r"^(([01]\d|2[0-3]):[0-5]\d)?$")
+    consoles_refresh_poll_seconds: float = Field(default=15.0, gt=0, le=600)
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:

@@ -58,6 +58,8 @@ class IngestBatch(Base):
     """
 
     __tablename__ = "ingest_batches"
+    # a source's newest delivery is a walk back from the end of its part of this index (operator screen)
+    __table_args__ = (Index("ix_ingest_batches_source_received", "source_id", "received_at"),)
 
     id: Mapped[str] = mapped_column(String(48), primary_key=True)
     source_id: Mapped[str] = mapped_column(String(64), index=True)

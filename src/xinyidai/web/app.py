@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 
 from fastapi import Depends, FastAPI, Request
@@ -14,11 +17,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from swagger_ui_bundle import swagger_ui_path
 
 from xinyidai import __version__
+from xinyidai.consoles import refresh_jobs
 from xinyidai.core import i18n
 from xinyidai.core.database import get_engine
 from xinyidai.core.delivery import service as delivery
 from xinyidai.core.evidence import service as evidence
 from xinyidai.core.logging import configure_logging
+from xinyidai.core.request_metrics import run_flusher
 from xinyidai.core.settings import Settings, get_settings
 from xinyidai.data.service import open_lake
 from xinyidai.funds import subscriptions as funds_subscriptions
@@ -91,6 +96,16 @@ class BrowserContextMiddleware:
         await self.app(scope, receive, send_wrapper)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    # Shutting down: the traffic flusher writes this worker's last minutes before the process ends.
+    flusher: threading.Thread | None = getattr(app.state, "traffic_flusher", None)
+    if flusher is not None:
+        app.state.traffic_stop.set()
+        await asyncio.to_thread(flusher.join, 10)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for these settings (the environment's by default)."""
     settings = settings or get_settings()
@@ -103,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = get_engine(settings.database_url)
@@ -127,6 +143,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             name="xyd-evidence-heads",
             daemon=True,
         ).start()
+        # The console statistics: tonight's refresh (XYD_CONSOLES_REFRESH_AT) and the ones operators ask for.
+        app.state.consoles_refresh_stop = threading.Event()
+        threading.Thread(
+            target=refresh_jobs.run_scheduler,
+            args=(app.state.engine, settings, app.state.consoles_refresh_stop),
+            name="xyd-consoles-refresh",
+            daemon=True,
+        ).start()
+        # Each worker writes its traffic minutes every 10 s, so the operator's screen shows every worker's.
+        app.state.traffic_stop = threading.Event()
+        app.state.traffic_flusher = threading.Thread(
+            target=run_flusher,
+            args=(app.state.engine, app.state.metrics.window, app.state.traffic_stop),
+            name="xyd-traffic",
+            daemon=True,
+        )
+        app.state.traffic_flusher.start()
 
     common = [Depends(read_form), Depends(resolve_actor), Depends(verify_csrf)]
     for pages in (

@@ -34,7 +34,8 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
-        # The last minutes by route with fine quantiles, for the operator's one-screen monitoring.
+        # This worker's last minutes by route with fine quantiles, for the operator's one-screen monitoring
+        # (the app's traffic flusher shares them with the other workers through ``core.request_metrics``).
         self.window = RequestWindow()
 
 

@@ -1,7 +1,8 @@
 """The government console (政府端金融统计): financing statistics by region, industry, size, institution,
 product and period, with charts drawn as inline SVG beside the tables, drill-down by links (a city's bar
 opens its districts, a district its industries), exports of the view to Excel and PDF, and the monthly
-analysis report as a PDF.
+analysis report as a PDF. The operator's administrators may refresh the figures now (a job run by the
+app's scheduler, ``consoles.refresh_jobs``); every viewer sees while a refresh is under way.
 
 Every figure comes from the newest pre-aggregated set (``consoles.statistics``); every page says how
 fresh it is. No personal data: cells are counts and amounts.
@@ -17,13 +18,14 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from xinyidai.consoles import monthly_report as monthly
+from xinyidai.consoles import refresh_jobs
 from xinyidai.consoles import statistics as stats
 from xinyidai.consoles.statistics_export import export_xlsx
 from xinyidai.core import codes, i18n
-from xinyidai.core.access import Permission, Principal
+from xinyidai.core.access import Permission, Principal, can
 from xinyidai.core.clock import format_local, today_local
 from xinyidai.core.errors import NotFound, ValidationFailed
 from xinyidai.core.i18n import N_
@@ -32,6 +34,7 @@ from xinyidai.data.service import open_lake
 from xinyidai.web import charts
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
+from xinyidai.web.pages.common import home_of, redirect
 from xinyidai.web.templating import render
 
 router = APIRouter()
@@ -139,26 +142,28 @@ def _filters(request: Request) -> tuple[stats.Filters, str]:
         return stats.parse_filters({}), message % refused.params if refused.params else message
 
 
-def _href(query: dict[str, str]) -> str:
-    return f"{BASE}?{urlencode(query)}"
+def _href(query: dict[str, str], base: str = BASE) -> str:
+    return f"{base}?{urlencode(query)}"
 
 
-def _breadcrumbs(filters: stats.Filters, dim: str) -> list[tuple[str, str]]:
+def _breadcrumbs(filters: stats.Filters, dim: str, base: str = BASE) -> list[tuple[str, str]]:
     """The way back up a drill-down: all regions, the city, the district, the industry section."""
-    crumbs = [(N_("All regions"), _href(filters.query(region="", industry="", dim="region")))]
+    crumbs = [(N_("All regions"), _href(filters.query(region="", industry="", dim="region"), base))]
     if filters.region and codes.is_known_region(filters.region):
         region = codes.region(filters.region)
         if region.level == "county" and region.parent_code:
             crumbs.append(
                 (
                     codes.region_name(region.parent_code),
-                    _href(filters.query(region=region.parent_code, industry="", dim="region")),
+                    _href(filters.query(region=region.parent_code, industry="", dim="region"), base),
                 )
             )
         crumbs.append(
             (
                 region.name_zh,
-                _href(filters.query(industry="", dim="region" if region.level != "county" else "industry")),
+                _href(
+                    filters.query(industry="", dim="region" if region.level != "county" else "industry"), base
+                ),
             )
         )
     if filters.industry:
@@ -170,16 +175,21 @@ def _breadcrumbs(filters: stats.Filters, dim: str) -> list[tuple[str, str]]:
         crumbs.append(
             (
                 f"{section} {codes.SECTIONS[section].name_zh}",
-                _href(filters.query(industry=section, dim="industry")),
+                _href(filters.query(industry=section, dim="industry"), base),
             )
         )
     return crumbs
 
 
 def view(
-    store: stats.FactStore, filters: stats.Filters, dim: stats.Dimension, gettext: Callable[[str], str]
+    store: stats.FactStore,
+    filters: stats.Filters,
+    dim: stats.Dimension,
+    gettext: Callable[[str], str],
+    base: str = BASE,
 ) -> dict[str, Any]:
-    """Everything one console view shows; shared by the page and its PDF."""
+    """Everything one console view shows; shared by the page and its PDF (``base``: the page's address,
+    for the drill-down links)."""
     seen = stats.overview(store, filters, dim)
     totals, trend, grades = seen.totals, seen.trend, seen.grades
     # the largest first; a table of hundreds of products helps nobody on screen (the export has them all)
@@ -189,7 +199,7 @@ def view(
         charts.Bar(
             r.label,
             charts.number(r["disbursed_amount"]) / 10000,
-            _href(links[r.key]) if links.get(r.key) else None,  # type: ignore[arg-type]
+            _href(links[r.key], base) if links.get(r.key) else None,  # type: ignore[arg-type]
             f"{r.label}: {show(r['disbursed_amount'], 'wan')} {gettext('10k yuan')} · "
             f"{r['loans']} {gettext('Loans disbursed')}",
         )
@@ -203,7 +213,7 @@ def view(
         "totals": totals,
         "rows": rows,
         "more_rows": len(seen.rows) - len(rows),
-        "links": {k: (_href(v) if v else None) for k, v in links.items()},
+        "links": {k: (_href(v, base) if v else None) for k, v in links.items()},
         "grades": grades,
         "trend": trend,
         "dim": dim,
@@ -249,9 +259,14 @@ def view(
     }
 
 
-def _options(store: stats.FactStore | None, filters: stats.Filters) -> dict[str, Any]:
+def _options(store: stats.FactStore | None, filters: stats.Filters, within: str = "") -> dict[str, Any]:
+    """The filter form's choices; the regions only ``within`` one (a district sub-platform's) when given."""
     regions = [r for r in codes.regions().values() if r.level == "city"]
     districts = [c for r in regions for c in codes.children(r.code)]
+    if within:
+        prefix = codes.region_prefix(within)
+        regions = [r for r in regions if r.code.startswith(prefix)]
+        districts = [d for d in districts if d.code.startswith(prefix)]
     divisions = []
     if filters.industry:
         section = (
@@ -273,12 +288,33 @@ def _options(store: stats.FactStore | None, filters: stats.Filters) -> dict[str,
     }
 
 
-def _context(request: Request, db: Session, settings: Settings) -> dict[str, Any]:
+Narrow = Callable[[stats.FactStore, stats.Filters], "tuple[stats.Filters | None, dict[str, Any]]"]
+
+
+def console_context(
+    request: Request,
+    db: Session,
+    settings: Settings,
+    *,
+    base: str = BASE,
+    narrow: Narrow | None = None,
+    within: str = "",
+) -> dict[str, Any]:
+    """A console view's page context from the request's filters.
+
+    ``narrow`` (a sub-platform's) turns the filters into the ones actually read and adds what its page
+    says about the scope; when it returns no filters nothing is read (the page says why).
+    """
     filters, error = _filters(request)
     dim = _dimension(request)
     store = _store(db, settings)
     gettext = _gettext(request)
+    read: stats.Filters | None = filters
+    extra: dict[str, Any] = {}
+    if store is not None and narrow is not None:
+        read, extra = narrow(store, filters)
     ctx: dict[str, Any] = {
+        "base": base,
         "filters": filters,
         "error": error,
         "dim": dim,
@@ -288,14 +324,16 @@ def _context(request: Request, db: Session, settings: Settings) -> dict[str, Any
         "value_of": value_of,
         "show": show,
         "dimension_labels": stats.DIMENSIONS,
-        "breadcrumbs": _breadcrumbs(filters, dim),
+        "breadcrumbs": _breadcrumbs(filters, dim, base),
         "query": urlencode(filters.query(dim=dim)),
         "month": f"{today_local():%Y-%m}",
         "store": store,
-        **_options(store, filters),
+        **_options(store, filters, within),
+        **extra,
     }
-    if store is not None:
-        ctx.update(view(store, filters, dim, gettext))
+    if store is not None and read is not None:
+        ctx["read"] = read
+        ctx.update(view(store, read, dim, gettext, base))
     return ctx
 
 
@@ -307,7 +345,54 @@ def statistics_page(
     principal: Principal = page_guard(Permission.STATISTICS_READ),
 ) -> Response:
     request.state.nav = navigation_for(principal)
-    return render(request, "gov_statistics.html", _context(request, db, settings))
+    ctx = console_context(request, db, settings)
+    status = refresh_jobs.refresh_status(db)
+    ctx.update(
+        refresh=status,
+        refresh_line=refresh_text(status, _gettext(request)),
+        may_refresh=can(principal, Permission.CONSOLES_REFRESH),
+        refresh_requested=request.query_params.get("refresh") == "requested",
+    )
+    return render(request, "gov_statistics.html", ctx)
+
+
+@router.post(BASE + "/refresh")
+def statistics_refresh(
+    request: Request, db: DbSession, principal: Principal = page_guard(Permission.CONSOLES_REFRESH)
+) -> Response:
+    """Queue a refresh (or join the one under way) and go back to the same view."""
+    refresh_jobs.request_refresh(db, principal)
+    if not can(principal, Permission.STATISTICS_READ):
+        return redirect(home_of(principal))  # the data admin refreshes but does not read the figures
+    filters, _ = _filters(request)
+    return redirect(_href(filters.query(dim=_dimension(request), refresh="requested")))
+
+
+def refresh_text(status: refresh_jobs.RefreshStatus, gettext: Callable[[str], str]) -> str:
+    """The status line while a refresh is queued or running (empty otherwise)."""
+    if status.state == "running":
+        message = N_(
+            "The statistics are being refreshed (%(seconds)s s so far); "
+            "the new figures appear when it finishes."
+        )
+    elif status.state == "queued":
+        message = N_(
+            "A refresh of the statistics is waiting to start (asked for %(seconds)s s ago); "
+            "the new figures appear when it finishes."
+        )
+    else:
+        return ""
+    return gettext(message) % {"seconds": status.seconds}
+
+
+@router.get(BASE + "/refresh.json")
+def statistics_refresh_status(
+    request: Request, db: DbSession, principal: Principal = page_guard(Permission.STATISTICS_READ)
+) -> Response:
+    """Is a refresh under way? The page polls it every 5 s while one is (``static/statistics_refresh.js``)."""
+    status = refresh_jobs.refresh_status(db)
+    body = {"state": status.state, "seconds": status.seconds, "text": refresh_text(status, _gettext(request))}
+    return JSONResponse(body, headers=NO_STORE)
 
 
 def _attachment(name_ascii: str, name_local: str) -> dict[str, str]:
@@ -317,11 +402,24 @@ def _attachment(name_ascii: str, name_local: str) -> dict[str, str]:
     }
 
 
-def _need_store(db: Session, settings: Settings) -> stats.FactStore:
+def need_store(db: Session, settings: Settings) -> stats.FactStore:
     store = _store(db, settings)
     if store is None:
         raise NotFound("No statistics have been computed yet")
     return store
+
+
+def xlsx_response(
+    request: Request, store: stats.FactStore, filters: stats.Filters, names: tuple[str, str]
+) -> Response:
+    """The view's Excel file; ``names`` are the file name's ASCII and Chinese stems."""
+    content = export_xlsx(store, filters, _dimension(request), _gettext(request))
+    stem = f"{filters.start:%Y%m}-{filters.end:%Y%m}"
+    return Response(
+        content,
+        media_type=XLSX,
+        headers=_attachment(f"{names[0]}-{stem}.xlsx", f"{names[1]}-{stem}.xlsx"),
+    )
 
 
 @router.get(BASE + "/export.xlsx")
@@ -331,15 +429,9 @@ def statistics_xlsx(
     settings: SettingsDep,
     principal: Principal = page_guard(Permission.STATISTICS_READ),
 ) -> Response:
-    store = _need_store(db, settings)
+    store = need_store(db, settings)
     filters, _ = _filters(request)
-    content = export_xlsx(store, filters, _dimension(request), _gettext(request))
-    stem = f"{filters.start:%Y%m}-{filters.end:%Y%m}"
-    return Response(
-        content,
-        media_type=XLSX,
-        headers=_attachment(f"financing-statistics-{stem}.xlsx", f"金融统计-{stem}.xlsx"),
-    )
+    return xlsx_response(request, store, filters, ("financing-statistics", "金融统计"))
 
 
 def _pdf(request: Request, template: str, context: dict[str, Any]) -> bytes:
@@ -350,6 +442,17 @@ def _pdf(request: Request, template: str, context: dict[str, Any]) -> bytes:
     return bytes(HTML(string=html).write_pdf())
 
 
+def view_pdf_response(request: Request, context: dict[str, Any], names: tuple[str, str]) -> Response:
+    """The view (a ``console_context``) as a PDF; ``names`` as for ``xlsx_response``."""
+    filters: stats.Filters = context["filters"]
+    stem = f"{filters.start:%Y%m}-{filters.end:%Y%m}"
+    return Response(
+        _pdf(request, "gov_statistics_print.html", context),
+        media_type="application/pdf",
+        headers=_attachment(f"{names[0]}-{stem}.pdf", f"{names[1]}-{stem}.pdf"),
+    )
+
+
 @router.get(BASE + "/export.pdf")
 def statistics_pdf(
     request: Request,
@@ -357,15 +460,9 @@ def statistics_pdf(
     settings: SettingsDep,
     principal: Principal = page_guard(Permission.STATISTICS_READ),
 ) -> Response:
-    _need_store(db, settings)
-    context = _context(request, db, settings)
-    filters: stats.Filters = context["filters"]
-    stem = f"{filters.start:%Y%m}-{filters.end:%Y%m}"
-    return Response(
-        _pdf(request, "gov_statistics_print.html", context),
-        media_type="application/pdf",
-        headers=_attachment(f"financing-statistics-{stem}.pdf", f"金融统计-{stem}.pdf"),
-    )
+    need_store(db, settings)
+    context = console_context(request, db, settings)
+    return view_pdf_response(request, context, ("financing-statistics", "金融统计"))
 
 
 def _report_month(request: Request) -> date:
@@ -373,20 +470,23 @@ def _report_month(request: Request) -> date:
     return stats.parse_filters({"from": text, "to": text}).start
 
 
-@router.get(BASE + "/monthly-report.pdf")
-def monthly_report_pdf(
+def monthly_report_response(
     request: Request,
-    db: DbSession,
-    settings: SettingsDep,
-    principal: Principal = page_guard(Permission.STATISTICS_READ),
+    store: stats.FactStore,
+    names: tuple[str, str],
+    *,
+    scope: stats.Filters | None = None,
+    subject: str = "",
 ) -> Response:
-    store = _need_store(db, settings)
+    """The monthly analysis report of the requested month as a PDF (of ``scope`` when given, headed by
+    ``subject``: a sub-platform's)."""
     month = _report_month(request)
     gettext = _gettext(request)
-    report = monthly.monthly_report(store, month)
+    report = monthly.monthly_report(store, month, scope)
     trend = report.trend
     labels = [p.label for p in trend]
     context: dict[str, Any] = {
+        "subject": subject,
         "report": report,
         "as_of": format_local(store.as_of),
         "headline": [(m, "wan" if stats.MEASURES[m] == "money" else "count") for m in monthly.HEADLINE],
@@ -423,5 +523,16 @@ def monthly_report_pdf(
     return Response(
         _pdf(request, "gov_statistics_report.html", context),
         media_type="application/pdf",
-        headers=_attachment(f"financing-monthly-report-{stem}.pdf", f"金融运行月度分析-{stem}.pdf"),
+        headers=_attachment(f"{names[0]}-{stem}.pdf", f"{names[1]}-{stem}.pdf"),
     )
+
+
+@router.get(BASE + "/monthly-report.pdf")
+def monthly_report_pdf(
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+    principal: Principal = page_guard(Permission.STATISTICS_READ),
+) -> Response:
+    store = need_store(db, settings)
+    return monthly_report_response(request, store, ("financing-monthly-report", "金融运行月度分析"))

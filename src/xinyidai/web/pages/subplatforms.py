@@ -8,17 +8,20 @@ back to it (``/login?next=/s/<slug>``) and the enterprise home says which sub-pl
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from xinyidai.consoles import statistics as stats
 from xinyidai.consoles import subplatforms as service
 from xinyidai.consoles.subplatform_models import Subplatform
 from xinyidai.core.access import OrgKind, Permission, Principal
-from xinyidai.data import service as data_service
+from xinyidai.core.errors import Conflict, NotFound
 from xinyidai.web.deps import ActorDep, DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
+from xinyidai.web.pages import statistics as statistics_pages
 from xinyidai.web.pages.common import form_value, form_values, handle_form, redirect
 from xinyidai.web.pages.institution_market import PRODUCT_TYPE_LABELS
 from xinyidai.web.templating import render
@@ -199,29 +202,88 @@ def department_list(
     return render(request, "sub_list.html", {"items": items, "kinds": service.KINDS, "manage": False})
 
 
-@router.get("/s/{slug}/statistics")
-def statistics(
+def _scoped(
     request: Request,
     slug: str,
     db: DbSession,
     settings: SettingsDep,
     principal: Principal = page_guard(Permission.SUBPLATFORM_STATISTICS),
-) -> Response:
-    request.state.nav = navigation_for(principal)
+) -> dict[str, Any]:
+    """The government console's view narrowed to the sub-platform's scope, for its staff (404 to others):
+    the context of the page and of its exports."""
     sp = service.for_staff(db, principal, slug)
-    snapshot, as_of = service.load_scope_snapshot(sp, data_service.open_lake(settings))
-    figures = service.scoped_statistics(db, principal, sp, snapshot=snapshot, snapshot_as_of=as_of)
-    return render(
-        request,
-        "sub_statistics.html",
+    request.state.nav = navigation_for(principal)
+
+    def narrow(store: stats.FactStore, filters: stats.Filters) -> tuple[stats.Filters | None, dict[str, Any]]:
+        seen = service.scoped_view(db, principal, sp, store, filters)
+        return seen.filters, {
+            "enterprises": seen.enterprises,
+            "indicators_as_of": seen.indicators_as_of,
+            "pending": seen.pending,
+        }
+
+    context = statistics_pages.console_context(
+        request, db, settings, base=f"/s/{sp.slug}/statistics", narrow=narrow, within=sp.region_code
+    )
+    context.update(
         {
             "sp": sp,
-            "figures": figures,
             "scope": service.scope_description(sp),
             "kinds": service.KINDS,
             "product_types": PRODUCT_TYPE_LABELS,
-            "theme_url": f"/s/{sp.slug}/theme.css",
-        },
+        }
+    )
+    context.setdefault("enterprises", None)
+    return context
+
+
+Scoped = Annotated[dict[str, Any], Depends(_scoped)]
+
+
+def _names(context: dict[str, Any], ascii_stem: str, local_stem: str) -> tuple[str, str]:
+    sp: Subplatform = context["sp"]
+    return f"{sp.slug}-{ascii_stem}", f"{sp.name}-{local_stem}"
+
+
+def _read(context: dict[str, Any]) -> stats.Filters:
+    """The filters a scoped export reads; a scope the figures do not cover yet has nothing to export."""
+    if context.get("store") is None:
+        raise NotFound("No statistics have been computed yet")
+    if "read" not in context:
+        raise Conflict(
+            "The scope was set up or changed after the figures were computed: they follow the new scope "
+            "after the next refresh."
+        )
+    return context["read"]  # type: ignore[no-any-return]
+
+
+@router.get("/s/{slug}/statistics")
+def statistics(request: Request, context: Scoped) -> Response:
+    return render(request, "gov_statistics.html", context)
+
+
+@router.get("/s/{slug}/statistics/export.xlsx")
+def statistics_xlsx(request: Request, context: Scoped) -> Response:
+    names = _names(context, "statistics", "金融统计")
+    return statistics_pages.xlsx_response(request, context["store"], _read(context), names)
+
+
+@router.get("/s/{slug}/statistics/export.pdf")
+def statistics_pdf(request: Request, context: Scoped) -> Response:
+    _read(context)
+    return statistics_pages.view_pdf_response(request, context, _names(context, "statistics", "金融统计"))
+
+
+@router.get("/s/{slug}/statistics/monthly-report.pdf")
+def monthly_report_pdf(request: Request, context: Scoped) -> Response:
+    # the whole scope, whatever the page's filters (the report picks its own months and breakdowns)
+    scope = replace(_read(context), region="", industry="", size="", institution_id=None, product_id=None)
+    return statistics_pages.monthly_report_response(
+        request,
+        context["store"],
+        _names(context, "monthly-report", "金融运行月度分析"),
+        scope=scope,
+        subject=context["sp"].name,
     )
 
 
