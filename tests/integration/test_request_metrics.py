@@ -168,12 +168,11 @@ def test_the_flusher_writes_its_last_minutes_when_stopped(engine: Engine) -> Non
 
 
 def test_the_app_writes_its_last_minutes_when_it_shuts_down(app: FastAPI, engine: Engine) -> None:
-    # the thread create_app starts outside tests, started here by hand
-    app.state.traffic_stop = threading.Event()
+    # the thread create_app starts outside tests, started here by hand (stopped by the shutdown)
+    stop = threading.Event()
+    app.state.background_stops = [stop]
     app.state.traffic_flusher = threading.Thread(
-        target=run_flusher,
-        args=(engine, app.state.metrics.window, app.state.traffic_stop),
-        kwargs={"seconds": 3600},
+        target=run_flusher, args=(engine, app.state.metrics.window, stop), kwargs={"seconds": 3600}
     )
     app.state.traffic_flusher.start()
     with new_client(app) as client:

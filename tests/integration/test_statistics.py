@@ -244,6 +244,12 @@ def test_refresh_records_the_set_and_bad_filters_are_refused(
             refresh(db, tmp_path)
         assert len(db.scalars(select(ConsoleRefresh)).all()) == 5
         assert len(list((tmp_path / stats.STORE_DIR).iterdir())) == stats.KEEP_SETS  # old sets pruned
+        # a set being written by another refresh (a folder newer than every record) is not litter
+        being_written = tmp_path / stats.STORE_DIR / "99991231T235959000000"
+        being_written.mkdir()
+        refresh(db, tmp_path)
+        assert being_written.is_dir()
+        assert len(list((tmp_path / stats.STORE_DIR).iterdir())) == stats.KEEP_SETS + 1
     with pytest.raises(ValidationFailed):
         stats.parse_filters({"from": "2026-13"})
     with pytest.raises(ValidationFailed):

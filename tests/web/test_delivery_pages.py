@@ -19,7 +19,7 @@ from xinyidai.core.database import session_scope
 from xinyidai.core.delivery import service as delivery
 from xinyidai.core.delivery.models import ChannelPreference, Delivery, SmsOutboxMessage, WebhookEndpoint
 from xinyidai.core.settings import Settings
-from xinyidai.web.app import create_app
+from xinyidai.web.app import create_app, stop_background
 
 SECRET = re.compile(r"whsec_[A-Za-z0-9_-]{20,}")
 
@@ -113,7 +113,8 @@ def test_the_demo_bank_webhook_reaches_the_demo_receiver_signed(
         home=tmp_path / "dev", database_url=database_url, environment="development", secret_key="d" * 48
     )
     app = create_app(settings)
-    app.state.delivery_stop.set()  # this test drives the worker itself
+    stop_background(app)  # this test drives the delivery worker itself; nothing else may run
+
     with session_scope(engine) as session:
         demo_delivery.fill_delivery(session, settings, port=8000)
         demo_delivery.fill_delivery(session, settings, port=8000)  # idempotent

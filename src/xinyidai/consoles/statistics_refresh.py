@@ -490,10 +490,13 @@ def _prune(session: Session, lake_root: Path) -> None:
         session.scalars(select(ConsoleRefresh.path).order_by(ConsoleRefresh.id.desc()).limit(KEEP_SETS)).all()
     )
     store = lake_root / STORE_DIR
-    if not store.is_dir():
+    if not store.is_dir() or not keep:
         return
+    # Stamps sort by time: only sets older than the oldest kept one go. A newer folder without a record is
+    # a refresh still being written elsewhere (the command beside the app's scheduler), not litter.
+    oldest_kept = min(path.rsplit("/", 1)[-1] for path in keep)
     for child in store.iterdir():
-        if child.is_dir() and f"{STORE_DIR}/{child.name}" not in keep:
+        if child.is_dir() and child.name < oldest_kept:
             # A reader that opened an older set keeps it in memory; nothing reads the files again.
             shutil.rmtree(child, ignore_errors=True)
 

@@ -58,17 +58,19 @@ class IngestBatch(Base):
     """
 
     __tablename__ = "ingest_batches"
-    # a source's newest delivery is a walk back from the end of its part of this index (operator screen)
+    # a source's newest delivery is a walk back from the end of its part of this index (operator screen);
+    # it also serves every lookup by source alone
     __table_args__ = (Index("ix_ingest_batches_source_received", "source_id", "received_at"),)
 
     id: Mapped[str] = mapped_column(String(48), primary_key=True)
-    source_id: Mapped[str] = mapped_column(String(64), index=True)
+    source_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True)
     # replace: the delivery replaces the rows of each period it covers; append: rows add, by key.
     mode: Mapped[str] = mapped_column(String(16))
     provider: Mapped[str | None] = mapped_column(String(200))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the operator screen's pipeline tile: the newest batch, the day's batches, the oldest pending one
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     rows_read: Mapped[int] = mapped_column(Integer, default=0)
     rows_accepted: Mapped[int] = mapped_column(Integer, default=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 
@@ -96,14 +96,31 @@ class BrowserContextMiddleware:
         await self.app(scope, receive, send_wrapper)
 
 
+def stop_background(app: FastAPI) -> None:
+    """Ask every background thread of the app to stop (at shutdown; tests that build an app outside the
+    test environment call it so that no thread outlives them and writes into the next test's database)."""
+    for stop in getattr(app.state, "background_stops", ()):
+        stop.set()
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
+    stop_background(app)
     # Shutting down: the traffic flusher writes this worker's last minutes before the process ends.
     flusher: threading.Thread | None = getattr(app.state, "traffic_flusher", None)
     if flusher is not None:
-        app.state.traffic_stop.set()
         await asyncio.to_thread(flusher.join, 10)
+
+
+def _background(app: FastAPI, name: str, target: Callable[..., None], *args: object) -> threading.Thread:
+    """Start ``target(*args, stop)`` in a daemon thread; ``stop_background`` sets its ``stop``."""
+    stop = threading.Event()
+    app.state.background_stops.append(stop)
+    setattr(app.state, f"{name}_stop", stop)
+    thread = threading.Thread(target=target, args=(*args, stop), name=f"xyd-{name}", daemon=True)
+    thread.start()
+    return thread
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -127,39 +144,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.environment != "test":
         # Map the newest snapshots for instant decisions now rather than on the first applicant's request.
         threading.Thread(target=market.warm_decisions, args=(open_lake(settings),), daemon=True).start()
+        engine = app.state.engine
+        app.state.background_stops = []
         # SMS and webhook deliveries leave from here, never from the request that raised the notification.
-        app.state.delivery_stop = threading.Event()
-        threading.Thread(
-            target=delivery.run_worker,
-            args=(app.state.engine, settings, app.state.delivery_stop),
-            name="xyd-delivery",
-            daemon=True,
-        ).start()
+        _background(app, "delivery", delivery.run_worker, engine, settings)
         # The evidence log's head is signed every XYD_EVIDENCE_HEAD_MINUTES while it grows.
-        app.state.evidence_stop = threading.Event()
-        threading.Thread(
-            target=evidence.run_head_signer,
-            args=(app.state.engine, settings, app.state.evidence_stop),
-            name="xyd-evidence-heads",
-            daemon=True,
-        ).start()
+        _background(app, "evidence", evidence.run_head_signer, engine, settings)
         # The console statistics: tonight's refresh (XYD_CONSOLES_REFRESH_AT) and the ones operators ask for.
-        app.state.consoles_refresh_stop = threading.Event()
-        threading.Thread(
-            target=refresh_jobs.run_scheduler,
-            args=(app.state.engine, settings, app.state.consoles_refresh_stop),
-            name="xyd-consoles-refresh",
-            daemon=True,
-        ).start()
+        _background(app, "consoles_refresh", refresh_jobs.run_scheduler, engine, settings)
         # Each worker writes its traffic minutes every 10 s, so the operator's screen shows every worker's.
-        app.state.traffic_stop = threading.Event()
-        app.state.traffic_flusher = threading.Thread(
-            target=run_flusher,
-            args=(app.state.engine, app.state.metrics.window, app.state.traffic_stop),
-            name="xyd-traffic",
-            daemon=True,
-        )
-        app.state.traffic_flusher.start()
+        app.state.traffic_flusher = _background(app, "traffic", run_flusher, engine, app.state.metrics.window)
 
     common = [Depends(read_form), Depends(resolve_actor), Depends(verify_csrf)]
     for pages in (

@@ -2,7 +2,8 @@
 
 ``request_minutes``: one row per worker process, minute and route (``core/request_metrics.py``), so the
 operator's screen shows the traffic of every worker. ``ix_ingest_batches_source_received``: a source's
-newest delivery is an index lookup, not a scan of every batch.
+newest delivery is an index lookup, not a scan of every batch (it replaces the index on ``source_id``
+alone, which it covers); ``ix_ingest_batches_started_at``: the pipeline tile's newest and pending batches.
 
 Revision ID: 0021
 Revises: 0020
@@ -38,12 +39,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("worker", "minute", "method", "route", name=op.f("uq_request_minutes_worker")),
     )
     op.create_index(op.f("ix_request_minutes_minute"), "request_minutes", ["minute"], unique=False)
-    op.create_index(
-        "ix_ingest_batches_source_received", "ingest_batches", ["source_id", "received_at"], unique=False
-    )
+    with op.batch_alter_table("ingest_batches", schema=None) as batch_op:
+        batch_op.create_index("ix_ingest_batches_source_received", ["source_id", "received_at"], unique=False)
+        batch_op.drop_index(batch_op.f("ix_ingest_batches_source_id"))
+        batch_op.create_index(batch_op.f("ix_ingest_batches_started_at"), ["started_at"], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_ingest_batches_source_received", table_name="ingest_batches")
+    with op.batch_alter_table("ingest_batches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ingest_batches_started_at"))
+        batch_op.create_index(batch_op.f("ix_ingest_batches_source_id"), ["source_id"], unique=False)
+        batch_op.drop_index("ix_ingest_batches_source_received")
     op.drop_index(op.f("ix_request_minutes_minute"), table_name="request_minutes")
     op.drop_table("request_minutes")
