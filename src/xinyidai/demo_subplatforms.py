@@ -1,6 +1,9 @@
-"""The demo city's sub-platforms: the 环翠区 district sub-platform (run by the finance bureau) and a
-foreign-trade sub-platform (run by the development and reform commission, the demo department), each
-with featured products and policies from the demo marketplace and policy supermarket.
+"""The demo city's sub-platforms: the 环翠区 district sub-platform (run by the finance bureau), a
+foreign-trade sub-platform and a growing-firms sub-platform (both scoped by a rule over the indicators and
+run by the development and reform commission, the demo department), each with featured products and
+policies from the demo marketplace and policy supermarket. None of the demo's registered firms exports,
+so the foreign-trade console counts the registry's exporters and shows no market activity; the
+growing-firms one (sales up on the year) holds some of the demo's borrowers.
 
 Made through the sub-platform service as the demo operator; built once, after the market and policies.
 """
@@ -45,6 +48,20 @@ SUBPLATFORMS: tuple[tuple[str, dict[str, object], tuple[str, ...], tuple[str, ..
         },
         ("外贸 e 贷", "信保基金担保贷", "税e贷"),  # 外贸 e 贷 waits for review: skipped
         ("外贸企业出口信用保险保费补贴",),
+    ),
+    (
+        "威海市发展和改革委员会",
+        {
+            "slug": "chengzhang",
+            "name": "成长型小微企业子平台",
+            "kind": "theme",
+            "scope_expression": "sales_growth_12m > 0",
+            "colour": "#1d4ed8",
+            "tagline": "销售收入同比增长的小微企业：信用贷款优先对接",
+            "banner": "",
+        },
+        ("鲸e贷（纯信用·秒批）", "税e贷"),
+        ("专精特新企业研发费用补助",),
     ),
 )
 

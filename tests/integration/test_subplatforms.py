@@ -555,4 +555,6 @@ def test_the_demo_subplatforms(built: Session, settings: Settings) -> None:
         "2026年小微企业稳岗扩岗补贴",
         "专精特新企业研发费用补助",
     ]
-    assert db.scalar(select(func.count()).select_from(Subplatform)) == 2
+    chengzhang = sub.by_slug(db, "chengzhang")
+    assert (chengzhang.scope_expression, chengzhang.owner_id) == ("sales_growth_12m > 0", ndrc(db))
+    assert db.scalar(select(func.count()).select_from(Subplatform)) == 3
