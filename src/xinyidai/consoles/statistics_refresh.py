@@ -130,10 +130,9 @@ class _Events:
         )
 
 
-def _enterprise_dims(session: Session) -> tuple[dict[int, EntDims], dict[str, EntDims], dict[str, int]]:
-    """Each platform enterprise's dimensions by organisation id and by credit code, and its id by code."""
+def _enterprise_dims(session: Session) -> tuple[dict[int, EntDims], dict[str, int]]:
+    """Each platform enterprise's dimensions by organisation id, and its organisation id by credit code."""
     by_id: dict[int, EntDims] = {}
-    by_uscc: dict[str, EntDims] = {}
     ids: dict[str, int] = {}
     rows = session.execute(
         select(
@@ -148,9 +147,8 @@ def _enterprise_dims(session: Session) -> tuple[dict[int, EntDims], dict[str, En
     for org_id, region, uscc, section, division, size in rows:
         dims = (region or "", section or "", division or "", size or "")
         by_id[org_id] = dims
-        by_uscc[uscc] = dims
         ids[uscc] = org_id
-    return by_id, by_uscc, ids
+    return by_id, ids
 
 
 @dataclass
@@ -164,7 +162,7 @@ class _Extract:
 def _extract(session: Session) -> _Extract:
     out = _Extract()
     ev = out.events
-    by_id, by_uscc, out.enterprise_ids = _enterprise_dims(session)
+    by_id, out.enterprise_ids = _enterprise_dims(session)
 
     for ent_id, created, amount, grade, region, section, size in session.execute(
         select(
@@ -275,9 +273,10 @@ def _extract(session: Session) -> _Extract:
     ):
         since = _local_day(uploaded)
         financed = status == "approved" or any(d >= since for d in loans_by_uscc.get(uscc, ()))
+        listed = out.enterprise_ids.get(uscc, 0)  # 0: not on the platform
         ev.add(
-            _local_month(uploaded), by_uscc.get(uscc, _NO_DIMS), entry_inst, None, None,
-            enterprise=out.enterprise_ids.get(uscc),
+            _local_month(uploaded), by_id.get(listed, _NO_DIMS), entry_inst, None, None,
+            enterprise=listed,
             whitelist_entries=1, whitelist_financed=1 if financed else 0,
         )  # fmt: skip
 
@@ -507,15 +506,16 @@ def _scopes(
     """Every enabled sub-platform's scope as the refresh saw it (its fingerprint, the registry's firms in
     it) and, for scopes with an expression, the platform enterprises satisfying the expression on the
     newest indicator snapshot (the region, industry and product parts are applied when reading)."""
-    lake = Lake(lake_root)
+    enabled = subplatforms.enabled(session)
+    snapshot, snapshot_as_of = subplatforms.rule_snapshot(enabled, Lake(lake_root))
     members: dict[str, list[int]] = {SCOPE: [], ENTERPRISE: []}
     rows: dict[str, list[Any]] = {name: [] for name in SCOPES_SCHEMA.names}
-    for sp in subplatforms.enabled(session):
-        snapshot, snapshot_as_of = subplatforms.load_scope_snapshot(sp, lake)
-        if sp.scope_expression and snapshot is None:
-            continue  # nothing to evaluate the rule on: the page says so
-        matched = subplatforms.expression_members(sp, snapshot) if snapshot is not None else None
-        if matched is not None:
+    for sp in enabled:
+        matched: list[str] | None = None
+        if sp.scope_expression:
+            if snapshot is None:
+                continue  # nothing to evaluate the rule on: the page says so
+            matched = subplatforms.expression_members(sp, snapshot)
             for uscc in matched:
                 if uscc in enterprise_ids:
                     members[SCOPE].append(sp.id)
@@ -523,7 +523,7 @@ def _scopes(
         rows[SCOPE].append(sp.id)
         rows["fingerprint"].append(subplatforms.scope_fingerprint(sp))
         rows["enterprises"].append(subplatforms.registry_count(session, sp, matched))
-        rows["indicators_as_of"].append(snapshot_as_of)
+        rows["indicators_as_of"].append(snapshot_as_of if matched is not None else None)
         rows["expression"].append(sp.scope_expression)
     return pa.table(members, schema=MEMBERS_SCHEMA), pa.table(rows, schema=SCOPES_SCHEMA)
 

@@ -282,10 +282,15 @@ def list_subplatforms(session: Session, principal: Principal) -> Sequence[Subpla
     return session.scalars(stmt).all()
 
 
+def _runs(principal: Principal, sp: Subplatform) -> bool:
+    """Whether ``principal`` may see the sub-platform's staff side: the operator, or its department."""
+    return sees_all_organisations(principal) or sp.owner_id == principal.organisation_id
+
+
 def get_subplatform(session: Session, principal: Principal, subplatform_id: int) -> Subplatform:
     """One sub-platform for the operator or its owning department; anyone else gets 404."""
     sp = session.get(Subplatform, subplatform_id)
-    if sp is None or (not sees_all_organisations(principal) and sp.owner_id != principal.organisation_id):
+    if sp is None or not _runs(principal, sp):
         raise NotFound()
     return sp
 
@@ -312,7 +317,7 @@ def for_staff(session: Session, principal: Principal, slug: str) -> Subplatform:
     """A sub-platform by address for its statistics: the operator or the owning department only (404)."""
     require(principal, Permission.SUBPLATFORM_STATISTICS)
     sp = session.scalars(select(Subplatform).where(Subplatform.slug == slug.lower())).first()
-    if sp is None or (not sees_all_organisations(principal) and sp.owner_id != principal.organisation_id):
+    if sp is None or not _runs(principal, sp):
         raise NotFound()
     return sp
 
@@ -403,11 +408,25 @@ def _registry_scope(sp: Subplatform) -> Select[Any]:
 
 
 def expression_members(sp: Subplatform, snapshot: pa.Table) -> list[str]:
-    """The credit codes in ``snapshot`` (``uscc`` and the indicators the expression uses) that satisfy the
-    scope's expression."""
+    """The credit codes in ``snapshot`` (``uscc`` and at least the indicators the expression uses) that
+    satisfy the scope's expression."""
     compiled = _compile_scope(sp.scope_expression)
     table = snapshot.select(["uscc", *sorted(compiled.fields)])
     return [str(u) for u in table.filter(compiled.matches_batch(table)).column("uscc").to_pylist()]
+
+
+def rule_snapshot(sps: Sequence[Subplatform], lake: Any) -> tuple[pa.Table | None, date | None]:
+    """The newest indicator snapshot, read once with the columns every scope rule among ``sps`` uses, and
+    its date; (None, None) when no scope has a rule or there is no snapshot yet."""
+    fields = {f for sp in sps if sp.scope_expression for f in _compile_scope(sp.scope_expression).fields}
+    if not fields:
+        return None, None
+    from xinyidai.indicators.compute import read_snapshot, snapshot_dates
+
+    dates = snapshot_dates(lake)
+    if not dates:
+        return None, None
+    return read_snapshot(lake, dates[-1], columns=["uscc", *sorted(fields)]), dates[-1]
 
 
 def registry_count(session: Session, sp: Subplatform, matched: Sequence[str] | None) -> int:
@@ -422,20 +441,6 @@ def registry_count(session: Session, sp: Subplatform, matched: Sequence[str] | N
         stmt = registry.where(RegistryEnterprise.uscc.in_(chunk))
         found += int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     return found
-
-
-def load_scope_snapshot(sp: Subplatform, lake: Any) -> tuple[pa.Table | None, date | None]:
-    """The newest indicator snapshot's columns the scope expression needs (None without an expression
-    or a snapshot), and its date."""
-    if not sp.scope_expression:
-        return None, None
-    from xinyidai.indicators.compute import read_snapshot, snapshot_dates
-
-    compiled = _compile_scope(sp.scope_expression)
-    dates = snapshot_dates(lake)
-    if not dates:
-        return None, None
-    return read_snapshot(lake, columns=["uscc", *sorted(compiled.fields)]), dates[-1]
 
 
 @dataclass(frozen=True)
@@ -464,7 +469,7 @@ def scoped_view(
     applications and loans also need a product of the sub-platform's product types (any when none is set).
     """
     require(principal, Permission.SUBPLATFORM_STATISTICS)
-    if not sees_all_organisations(principal) and sp.owner_id != principal.organisation_id:
+    if not _runs(principal, sp):
         raise NotFound()
     record = store.scopes.get(sp.id)
     current = record is not None and record.fingerprint == scope_fingerprint(sp)

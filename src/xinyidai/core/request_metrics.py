@@ -165,12 +165,8 @@ def shared_snapshot(session: Session, window: RequestWindow, minutes: int | None
         if minute >= reporting_since:
             reporting.add(worker)
         if minute >= first:
-            entry = merged.setdefault((method, route), RouteMinute())
-            entry.count += requests
-            entry.errors += errors
-            for key, n in bins.items():
-                index = int(key)
-                entry.bins[index] = entry.bins.get(index, 0) + n
+            row = RouteMinute(requests, errors, {int(index): n for index, n in bins.items()})
+            merged.setdefault((method, route), RouteMinute()).add(row)
     # 5xx answers are rare: only the rows that have some are asked for their list
     answers = select(RequestMinute.method, RequestMinute.route, RequestMinute.last_errors).where(
         *others, RequestMinute.minute >= first, RequestMinute.errors > 0

@@ -34,7 +34,7 @@ from xinyidai.data.service import open_lake
 from xinyidai.web import charts
 from xinyidai.web.deps import DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
-from xinyidai.web.pages.common import home_of, redirect
+from xinyidai.web.pages.common import redirect
 from xinyidai.web.templating import render
 
 router = APIRouter()
@@ -362,8 +362,6 @@ def statistics_refresh(
 ) -> Response:
     """Queue a refresh (or join the one under way) and go back to the same view."""
     refresh_jobs.request_refresh(db, principal)
-    if not can(principal, Permission.STATISTICS_READ):
-        return redirect(home_of(principal))  # the data admin refreshes but does not read the figures
     filters, _ = _filters(request)
     return redirect(_href(filters.query(dim=_dimension(request), refresh="requested")))
 
@@ -395,14 +393,18 @@ def statistics_refresh_status(
     return JSONResponse(body, headers=NO_STORE)
 
 
-def _attachment(name_ascii: str, name_local: str) -> dict[str, str]:
-    return {
-        "Content-Disposition": f"attachment; filename=\"{name_ascii}\"; filename*=UTF-8''{quote(name_local)}",
-        **NO_STORE,
-    }
+def _download(content: bytes, media_type: str, names: tuple[str, str], stem: str, suffix: str) -> Response:
+    """A file to save: ``names`` are the file name's ASCII and Chinese stems, ``stem`` its period."""
+    name_ascii, name_local = f"{names[0]}-{stem}.{suffix}", f"{names[1]}-{stem}.{suffix}"
+    disposition = f"attachment; filename=\"{name_ascii}\"; filename*=UTF-8''{quote(name_local)}"
+    return Response(content, media_type=media_type, headers={"Content-Disposition": disposition, **NO_STORE})
 
 
-def need_store(db: Session, settings: Settings) -> stats.FactStore:
+def _months(filters: stats.Filters) -> str:
+    return f"{filters.start:%Y%m}-{filters.end:%Y%m}"
+
+
+def _need_store(db: Session, settings: Settings) -> stats.FactStore:
     store = _store(db, settings)
     if store is None:
         raise NotFound("No statistics have been computed yet")
@@ -414,12 +416,15 @@ def xlsx_response(
 ) -> Response:
     """The view's Excel file; ``names`` are the file name's ASCII and Chinese stems."""
     content = export_xlsx(store, filters, _dimension(request), _gettext(request))
-    stem = f"{filters.start:%Y%m}-{filters.end:%Y%m}"
-    return Response(
-        content,
-        media_type=XLSX,
-        headers=_attachment(f"{names[0]}-{stem}.xlsx", f"{names[1]}-{stem}.xlsx"),
-    )
+    return _download(content, XLSX, names, _months(filters), "xlsx")
+
+
+def export_filters(
+    request: Request, db: Session, settings: Settings
+) -> tuple[stats.FactStore, stats.Filters]:
+    """What an export reads: the newest set (404 before the first refresh) and the filters asked for (the
+    default view for bad ones)."""
+    return _need_store(db, settings), _filters(request)[0]
 
 
 @router.get(BASE + "/export.xlsx")
@@ -429,8 +434,7 @@ def statistics_xlsx(
     settings: SettingsDep,
     principal: Principal = page_guard(Permission.STATISTICS_READ),
 ) -> Response:
-    store = need_store(db, settings)
-    filters, _ = _filters(request)
+    store, filters = export_filters(request, db, settings)
     return xlsx_response(request, store, filters, ("financing-statistics", "金融统计"))
 
 
@@ -444,13 +448,8 @@ def _pdf(request: Request, template: str, context: dict[str, Any]) -> bytes:
 
 def view_pdf_response(request: Request, context: dict[str, Any], names: tuple[str, str]) -> Response:
     """The view (a ``console_context``) as a PDF; ``names`` as for ``xlsx_response``."""
-    filters: stats.Filters = context["filters"]
-    stem = f"{filters.start:%Y%m}-{filters.end:%Y%m}"
-    return Response(
-        _pdf(request, "gov_statistics_print.html", context),
-        media_type="application/pdf",
-        headers=_attachment(f"{names[0]}-{stem}.pdf", f"{names[1]}-{stem}.pdf"),
-    )
+    content = _pdf(request, "gov_statistics_print.html", context)
+    return _download(content, "application/pdf", names, _months(context["filters"]), "pdf")
 
 
 @router.get(BASE + "/export.pdf")
@@ -460,7 +459,7 @@ def statistics_pdf(
     settings: SettingsDep,
     principal: Principal = page_guard(Permission.STATISTICS_READ),
 ) -> Response:
-    need_store(db, settings)
+    _need_store(db, settings)
     context = console_context(request, db, settings)
     return view_pdf_response(request, context, ("financing-statistics", "金融统计"))
 
@@ -519,12 +518,8 @@ def monthly_report_response(
         ),
         "public": PUBLIC_MONEY,
     }
-    stem = f"{month:%Y-%m}"
-    return Response(
-        _pdf(request, "gov_statistics_report.html", context),
-        media_type="application/pdf",
-        headers=_attachment(f"{names[0]}-{stem}.pdf", f"{names[1]}-{stem}.pdf"),
-    )
+    content = _pdf(request, "gov_statistics_report.html", context)
+    return _download(content, "application/pdf", names, f"{month:%Y-%m}", "pdf")
 
 
 @router.get(BASE + "/monthly-report.pdf")
@@ -534,5 +529,5 @@ def monthly_report_pdf(
     settings: SettingsDep,
     principal: Principal = page_guard(Permission.STATISTICS_READ),
 ) -> Response:
-    store = need_store(db, settings)
+    store = _need_store(db, settings)
     return monthly_report_response(request, store, ("financing-monthly-report", "金融运行月度分析"))

@@ -18,7 +18,7 @@ from xinyidai.consoles import statistics as stats
 from xinyidai.consoles import subplatforms as service
 from xinyidai.consoles.subplatform_models import Subplatform
 from xinyidai.core.access import OrgKind, Permission, Principal
-from xinyidai.core.errors import Conflict, NotFound
+from xinyidai.core.errors import Conflict
 from xinyidai.web.deps import ActorDep, DbSession, SettingsDep, page_guard
 from xinyidai.web.navigation import navigation_for
 from xinyidai.web.pages import statistics as statistics_pages
@@ -202,17 +202,19 @@ def department_list(
     return render(request, "sub_list.html", {"items": items, "kinds": service.KINDS, "manage": False})
 
 
-def _scoped(
-    request: Request,
-    slug: str,
-    db: DbSession,
-    settings: SettingsDep,
-    principal: Principal = page_guard(Permission.SUBPLATFORM_STATISTICS),
-) -> dict[str, Any]:
-    """The government console's view narrowed to the sub-platform's scope, for its staff (404 to others):
-    the context of the page and of its exports."""
-    sp = service.for_staff(db, principal, slug)
-    request.state.nav = navigation_for(principal)
+def _staff(
+    slug: str, db: DbSession, principal: Principal = page_guard(Permission.SUBPLATFORM_STATISTICS)
+) -> tuple[Subplatform, Principal]:
+    """The sub-platform at ``slug`` for its staff and the operator (404 to any other department)."""
+    return service.for_staff(db, principal, slug), principal
+
+
+Staff = Annotated[tuple[Subplatform, Principal], Depends(_staff)]
+
+
+def _narrow(db: DbSession, staff: tuple[Subplatform, Principal]) -> statistics_pages.Narrow:
+    """The government console's filters narrowed to the sub-platform's scope, and what its page says of it."""
+    sp, principal = staff
 
     def narrow(store: stats.FactStore, filters: stats.Filters) -> tuple[stats.Filters | None, dict[str, Any]]:
         seen = service.scoped_view(db, principal, sp, store, filters)
@@ -222,8 +224,20 @@ def _scoped(
             "pending": seen.pending,
         }
 
+    return narrow
+
+
+def _context(request: Request, db: DbSession, settings: SettingsDep, staff: Staff) -> dict[str, Any]:
+    """The page (and its PDF): the government console's view within the scope."""
+    sp, principal = staff
+    request.state.nav = navigation_for(principal)
     context = statistics_pages.console_context(
-        request, db, settings, base=f"/s/{sp.slug}/statistics", narrow=narrow, within=sp.region_code
+        request,
+        db,
+        settings,
+        base=f"/s/{sp.slug}/statistics",
+        narrow=_narrow(db, staff),
+        within=sp.region_code,
     )
     context.update(
         {
@@ -237,54 +251,57 @@ def _scoped(
     return context
 
 
-Scoped = Annotated[dict[str, Any], Depends(_scoped)]
-
-
-def _names(context: dict[str, Any], ascii_stem: str, local_stem: str) -> tuple[str, str]:
-    sp: Subplatform = context["sp"]
-    return f"{sp.slug}-{ascii_stem}", f"{sp.name}-{local_stem}"
-
-
-def _read(context: dict[str, Any]) -> stats.Filters:
-    """The filters a scoped export reads; a scope the figures do not cover yet has nothing to export."""
-    if context.get("store") is None:
-        raise NotFound("No statistics have been computed yet")
-    if "read" not in context:
+def _read(
+    request: Request, db: DbSession, settings: SettingsDep, staff: Staff
+) -> tuple[stats.FactStore, stats.Filters]:
+    """What a scoped export reads; a scope the figures do not cover yet has nothing to export (409)."""
+    store, filters = statistics_pages.export_filters(request, db, settings)
+    read, _ = _narrow(db, staff)(store, filters)
+    if read is None:
         raise Conflict(
             "The scope was set up or changed after the figures were computed: they follow the new scope "
             "after the next refresh."
         )
-    return context["read"]  # type: ignore[no-any-return]
+    return store, read
+
+
+def _names(sp: Subplatform, ascii_stem: str, local_stem: str) -> tuple[str, str]:
+    return f"{sp.slug}-{ascii_stem}", f"{sp.name}-{local_stem}"
 
 
 @router.get("/s/{slug}/statistics")
-def statistics(request: Request, context: Scoped) -> Response:
+def statistics(request: Request, context: Annotated[dict[str, Any], Depends(_context)]) -> Response:
     return render(request, "gov_statistics.html", context)
 
 
 @router.get("/s/{slug}/statistics/export.xlsx")
-def statistics_xlsx(request: Request, context: Scoped) -> Response:
-    names = _names(context, "statistics", "金融统计")
-    return statistics_pages.xlsx_response(request, context["store"], _read(context), names)
+def statistics_xlsx(
+    request: Request, read: Annotated[tuple[stats.FactStore, stats.Filters], Depends(_read)], staff: Staff
+) -> Response:
+    store, filters = read
+    return statistics_pages.xlsx_response(request, store, filters, _names(staff[0], "statistics", "金融统计"))
 
 
 @router.get("/s/{slug}/statistics/export.pdf")
-def statistics_pdf(request: Request, context: Scoped) -> Response:
-    _read(context)
-    return statistics_pages.view_pdf_response(request, context, _names(context, "statistics", "金融统计"))
+def statistics_pdf(
+    request: Request,
+    read: Annotated[tuple[stats.FactStore, stats.Filters], Depends(_read)],
+    context: Annotated[dict[str, Any], Depends(_context)],
+) -> Response:
+    names = _names(context["sp"], "statistics", "金融统计")
+    return statistics_pages.view_pdf_response(request, context, names)
 
 
 @router.get("/s/{slug}/statistics/monthly-report.pdf")
-def monthly_report_pdf(request: Request, context: Scoped) -> Response:
+def monthly_report_pdf(
+    request: Request, read: Annotated[tuple[stats.FactStore, stats.Filters], Depends(_read)], staff: Staff
+) -> Response:
+    store, filters = read
     # the whole scope, whatever the page's filters (the report picks its own months and breakdowns)
-    scope = replace(_read(context), region="", industry="", size="", institution_id=None, product_id=None)
-    return statistics_pages.monthly_report_response(
-        request,
-        context["store"],
-        _names(context, "monthly-report", "金融运行月度分析"),
-        scope=scope,
-        subject=context["sp"].name,
-    )
+    scope = replace(filters, region="", industry="", size="", institution_id=None, product_id=None)
+    sp = staff[0]
+    names = _names(sp, "monthly-report", "金融运行月度分析")
+    return statistics_pages.monthly_report_response(request, store, names, scope=scope, subject=sp.name)
 
 
 # --- anyone ------------------------------------------------------------------------------------------
